@@ -1,0 +1,1 @@
+"""Channels: AT's forms and replies in, normalised values out. No database models here."""

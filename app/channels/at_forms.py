@@ -1,0 +1,104 @@
+"""AT's callback forms as values. Parsing never raises: a missing field becomes empty."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+MAX_FIELD = 200  # AT's ids, codes and numbers are short; anything longer is not from AT
+MAX_TEXT = 20_000  # a hop's cumulative text or an SMS body; more is cut, never parsed
+
+
+def _field(form: Mapping[str, str], name: str, limit: int = MAX_FIELD) -> str:
+    value = form.get(name) or ""
+    return value[:limit]
+
+
+@dataclass(frozen=True)
+class UssdHop:
+    session_id: str
+    service_code: str
+    phone_number: str
+    network_code: str
+    text: str
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> UssdHop:
+        return cls(
+            session_id=_field(form, "sessionId").strip(),
+            service_code=_field(form, "serviceCode").replace(" ", ""),
+            phone_number=_field(form, "phoneNumber"),
+            network_code=_field(form, "networkCode"),
+            text=_field(form, "text", MAX_TEXT),
+        )
+
+
+@dataclass(frozen=True)
+class UssdEnd:
+    """AT's end-of-session notification."""
+
+    session_id: str
+    service_code: str
+    phone_number: str
+    status: str
+    hops: int | None
+    duration_ms: int | None
+    cost: str
+    error_message: str
+    payload: dict[str, str]
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> UssdEnd:
+        return cls(
+            session_id=_field(form, "sessionId").strip(),
+            service_code=_field(form, "serviceCode").replace(" ", ""),
+            phone_number=_field(form, "phoneNumber"),
+            status=_field(form, "status", 20),
+            hops=_int(form.get("hopsCount")),
+            duration_ms=_int(form.get("durationInMillis")),
+            cost=_field(form, "cost", 30),
+            error_message=_field(form, "errorMessage", 2000),
+            payload={k: str(v)[:2000] for k, v in list(form.items())[:30]},
+        )
+
+
+@dataclass(frozen=True)
+class InboundSmsForm:
+    at_id: str
+    sender: str
+    to: str
+    text: str
+    network_code: str
+    link_id: str
+    sent_at: datetime | None
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> InboundSmsForm:
+        return cls(
+            at_id=_field(form, "id").strip(),
+            sender=_field(form, "from"),
+            to=_field(form, "to").strip(),
+            text=_field(form, "text", MAX_TEXT),
+            network_code=_field(form, "networkCode", 10),
+            link_id=_field(form, "linkId"),
+            sent_at=parse_at_date(_field(form, "date")),
+        )
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def parse_at_date(raw: str) -> datetime | None:
+    """AT sends both `2017-05-03T06:04:45Z` and `2017-05-03 06:04:45` (UTC either way)."""
+    text = raw.strip().replace("T", " ").rstrip("Z")
+    for pattern in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(text, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None

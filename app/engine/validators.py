@@ -1,0 +1,25 @@
+"""Built-in input validators; the host may register more under other names."""
+
+from __future__ import annotations
+
+from app.engine.flow import N_, Invalid, Valid, Validator
+
+
+def text(raw: str) -> Valid | Invalid:
+    value = " ".join(raw.split())
+    return Valid(value) if value else Invalid(N_("Please type an answer."))
+
+
+def digits(raw: str) -> Valid | Invalid:
+    value = raw.strip()
+    return Valid(value) if value.isdigit() else Invalid(N_("Please use numbers only."))
+
+
+def percent(raw: str) -> Valid | Invalid:
+    value = raw.strip().rstrip("%").strip()
+    if value.isdigit() and 0 <= int(value) <= 100:
+        return Valid(str(int(value)))
+    return Invalid(N_("Enter a number from 0 to 100."))
+
+
+BUILT_IN: dict[str, Validator] = {"text": text, "digits": digits, "percent": percent}

@@ -1,0 +1,61 @@
+"""The composition root: everything the web app, the CLI and the workers share, built once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis import Redis
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.session import make_engine, make_sessionmaker
+from app.engine import Engine, check_flows, load_flows
+from app.engine.flow import Capabilities, Flow
+from app.i18n import Catalogs
+from app.services.flow_host import build_capabilities
+from app.services.ussd import UssdGateway
+from app.services.ussd_sessions import MemorySessionStore, RedisSessionStore, SessionStore
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: DbEngine
+    sessions: sessionmaker[Session]
+    redis: Redis | None
+    catalogs: Catalogs
+    capabilities: Capabilities
+    flows: dict[str, Flow]
+    engine: Engine
+    ussd: UssdGateway
+
+    def close(self) -> None:
+        self.db.dispose()
+        if self.redis is not None:
+            self.redis.close()
+
+
+def load_checked_flows(settings: Settings, catalogs: Catalogs,
+                       capabilities: Capabilities) -> dict[str, Flow]:
+    """Flows that passed every check, or FlowError naming each `file:node` at fault."""
+    flows = load_flows(settings.flows_dir)
+    gettexts = {language: catalogs.gettext_for(language) for language in catalogs.languages}
+    check_flows(flows, capabilities, gettexts, settings.ussd_max_chars)
+    return flows
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    db = make_engine(settings.database_url)
+    sessions = make_sessionmaker(db)
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    catalogs = Catalogs(settings.locales_dir)
+    capabilities = build_capabilities()
+    flows = load_checked_flows(settings, catalogs, capabilities)
+    engine = Engine(flows, capabilities, catalogs.gettext_for, settings.ussd_max_chars)
+    store: SessionStore = (
+        RedisSessionStore(redis, settings.ussd_session_ttl) if redis is not None
+        else MemorySessionStore(settings.ussd_session_ttl)
+    )
+    ussd = UssdGateway(engine, store, sessions, catalogs.gettext_for)
+    return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd)

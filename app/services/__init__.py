@@ -1,0 +1,1 @@
+"""Domain services: database sessions and queues in, no Flask."""

@@ -1,0 +1,102 @@
+"""One USSD hop: find the session, work out the new input, step the engine, apply, answer.
+
+AT sends the whole session's input on every hop (`1*2*4`). We keep the last `text` with
+the session, so the new input is what `text` grew by (free text may itself hold a `*`), and a
+hop that repeats the last `text` is a retry: it gets the stored reply and changes nothing.
+When the stored session is gone (expired, or kept by another process) the inputs are replayed
+from the start; only the last input's effects are applied, the earlier ones already were.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.channels.at_forms import UssdHop
+from app.channels.phone import InvalidPhoneNumber, mask, normalise_msisdn
+from app.db.models import Channel
+from app.engine import Engine, State, Turn
+from app.engine.flow import N_
+from app.engine.render import to_gsm7
+from app.services import contacts, organizations
+from app.services.flow_host import EffectContext, apply_effects, session_vars
+from app.services.ussd_sessions import Envelope, SessionStore
+
+log = logging.getLogger(__name__)
+
+MAX_REPLAYED_INPUTS = 40  # far more than any real session; a longer text is not a session
+UNKNOWN_CODE = "This service code is not in use."
+BAD_NUMBER = "Sorry, we could not read your phone number."
+DIAL_AGAIN = N_("Your session has expired. Please dial again.")
+FAILED = "Sorry, something went wrong. Please try again."
+
+
+def con(text: str) -> str:
+    return f"CON {text}"
+
+
+def end(text: str) -> str:
+    return f"END {to_gsm7(text)}"
+
+
+@dataclass
+class UssdGateway:
+    engine: Engine
+    store: SessionStore
+    sessions: sessionmaker[Session]
+    gettext_for: Callable[[str], Callable[[str], str]]
+
+    def answer(self, hop: UssdHop) -> str:
+        """The full reply body for a hop, starting with CON or END."""
+        if not hop.session_id:
+            return end(FAILED)
+        envelope = self.store.get(hop.session_id)
+        if envelope and (hop.text == envelope.last_text or envelope.last_reply.startswith("END")):
+            return envelope.last_reply
+        if envelope and _grows(envelope.last_text, hop.text):
+            new_input = hop.text[len(envelope.last_text) + 1:] if envelope.last_text else hop.text
+            turn = self.engine.resume(State.from_dict(envelope.state), new_input)
+            return self._finish(hop, envelope.organization_id, turn)
+        return self._begin(hop)
+
+    def _begin(self, hop: UssdHop) -> str:
+        with self.sessions() as db:
+            organization = organizations.organization_for(db, Channel.USSD, hop.service_code)
+            if organization is None:
+                log.info("USSD hop for unknown service code %r", hop.service_code[:40])
+                return end(UNKNOWN_CODE)
+            try:
+                msisdn = normalise_msisdn(hop.phone_number, organization.country)
+            except InvalidPhoneNumber:
+                log.info("USSD hop with unreadable number %s", mask(hop.phone_number))
+                return end(BAD_NUMBER)
+            contact = contacts.find_contact(db, organization.id, msisdn)
+            language = (contact.language if contact and contact.language
+                        else organization.default_language)
+            org_id, vars = organization.id, session_vars(organization, contact)
+        inputs = hop.text.split("*") if hop.text else []
+        if len(inputs) > MAX_REPLAYED_INPUTS:
+            return end(self.gettext_for(language)(DIAL_AGAIN))
+        turn = self.engine.start(msisdn, language, vars)
+        for user_input in inputs:
+            turn = self.engine.resume(turn.state, user_input)
+        return self._finish(hop, org_id, turn)
+
+    def _finish(self, hop: UssdHop, organization_id: int, turn: Turn) -> str:
+        if turn.effects:
+            with self.sessions.begin() as db:
+                ctx = EffectContext(organization_id, turn.state.msisdn)
+                apply_effects(db, ctx, turn.effects)
+        reply = end(turn.reply.text) if turn.reply.end else con(turn.reply.text)
+        self.store.put(hop.session_id,
+                       Envelope(organization_id, turn.state.to_dict(), hop.text, reply))
+        return reply
+
+
+def _grows(last_text: str, text: str) -> bool:
+    if not last_text:
+        return bool(text)
+    return text.startswith(last_text + "*")

@@ -1,0 +1,106 @@
+"""Settings read from the environment, once, into a frozen value."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Development defaults that are safe only because they never leave a laptop.
+_DEV_SECRET = "dev-secret-key-not-for-production"
+
+
+class SettingsError(RuntimeError):
+    """Raised when the environment cannot make a runnable configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str = f"sqlite:///{ROOT / 'instance' / 'baraza.sqlite3'}"
+    redis_url: str | None = None
+    secret_key: str = _DEV_SECRET
+    callback_token: str | None = None
+    at_username: str | None = None
+    at_api_key: str | None = None
+    at_api_url: str | None = None
+    ussd_max_chars: int = 160
+    ussd_session_ttl: int = 300  # AT ends a session after 180 s; keep state a little longer
+    simulator_enabled: bool = True
+    flows_dir: Path = ROOT / "flows"
+    locales_dir: Path = ROOT / "locales"
+    sms_batch_size: int = 100
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def at_configured(self) -> bool:
+        return bool(self.at_username and self.at_api_key)
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from environment variables; refuse unsafe production set-ups."""
+    env = os.environ if environ is None else environ
+    mode = env.get("BARAZA_ENV", "development")
+    settings = Settings(
+        env=mode,
+        database_url=env.get("DATABASE_URL") or Settings.database_url,
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=env.get("SECRET_KEY") or _DEV_SECRET,
+        callback_token=env.get("BARAZA_CALLBACK_TOKEN") or None,
+        at_username=env.get("AT_USERNAME") or None,
+        at_api_key=env.get("AT_API_KEY") or None,
+        at_api_url=env.get("AT_API_URL") or None,
+        ussd_max_chars=_positive_int(env, "USSD_MAX_CHARS", 160),
+        ussd_session_ttl=_positive_int(env, "USSD_SESSION_TTL", 300),
+        simulator_enabled=_flag(env.get("BARAZA_SIMULATOR"), default=mode != "production"),
+        flows_dir=Path(env.get("BARAZA_FLOWS_DIR") or Settings.flows_dir),
+        sms_batch_size=_positive_int(env, "SMS_BATCH_SIZE", 100),
+    )
+    if settings.is_production:
+        _check_production(settings)
+    return settings
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _check_production(settings: Settings) -> None:
+    missing = []
+    if settings.secret_key == _DEV_SECRET:
+        missing.append("SECRET_KEY")
+    if not settings.callback_token:
+        missing.append("BARAZA_CALLBACK_TOKEN")
+    if not settings.at_configured:
+        missing.extend(["AT_USERNAME", "AT_API_KEY"])
+    if settings.database_url.startswith("sqlite"):
+        missing.append("DATABASE_URL (PostgreSQL)")
+    if not settings.redis_url:
+        missing.append("REDIS_URL")
+    if missing:
+        raise SettingsError("production needs: " + ", ".join(missing))

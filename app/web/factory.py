@@ -1,0 +1,32 @@
+"""create_app(): a list of registrations, nothing more."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.runtime import Runtime, build_runtime
+from app.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
+    settings = settings or (runtime.settings if runtime else load_settings())
+    runtime = runtime or build_runtime(settings)
+    app = Flask(__name__, template_folder="../console/templates")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        MAX_CONTENT_LENGTH=256 * 1024,  # AT's forms are small; refuse floods early
+    )
+    app.extensions["baraza"] = runtime
+
+    from app.web import at_callbacks, health
+
+    health.init_app(app)
+    at_callbacks.init_app(app)
+    return app
+
+
+def runtime_of(app: Flask) -> Runtime:
+    return app.extensions["baraza"]

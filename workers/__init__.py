@@ -1,0 +1,1 @@
+"""Background work: rq job functions (importable, taking ids) and the worker entry point."""
