@@ -226,10 +226,14 @@ def _size_problems(flow: Flow, node: Node, caps: Capabilities, _: Gettext,
         if node.options_from:
             options = [Line("97", "W" * SHORTEST_DATA_LABEL)]
         more = Line(MORE_KEY, _(render.MORE))
-        pages = render.page_breaks(header, options, nav, more, max_chars)
-        if node.options and len(pages) > 1:
-            return  # a long static menu pages like a data list: each page fits by construction
-        lines = header + [o.text() for o in options] + [n.text() for n in nav]
+        # Long menus page; every page must fit, with "98. More" where more follows.
+        for start, stop in render.page_breaks(header, options, nav, more, max_chars):
+            shown = options[start:stop] + ([more] if stop < len(options) else [])
+            length = len("\n".join(header + [o.text() for o in shown + nav]))
+            if length > budget:
+                yield f"screen is {length + render.PREFIX_LENGTH} characters, over {max_chars}"
+                return
+        return
     else:
         return
     length = len("\n".join(line for line in lines if line))

@@ -47,8 +47,11 @@ def to_gsm7(text: str) -> str:
     text = text.translate(_LOOKALIKES)
     if all(ch in _GSM7 for ch in text):
         return text
-    folded = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in folded if ch in _GSM7)
+    return "".join(ch if ch in _GSM7 else _fold(ch) for ch in text)
+
+
+def _fold(ch: str) -> str:
+    return "".join(part for part in unicodedata.normalize("NFKD", ch) if part in _GSM7)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from typing import Any
 
 from app.engine import render
 from app.engine.flow import (
-
     Action,
     Call,
     Capabilities,

@@ -49,6 +49,15 @@ class UssdGateway:
     sessions: sessionmaker[Session]
     gettext_for: Callable[[str], Callable[[str], str]]
 
+    def answer_safely(self, hop: UssdHop) -> str:
+        """`answer`, but a failure ends the session politely instead of breaking AT's rules."""
+        try:
+            return self.answer(hop)
+        except Exception:
+            # Anything but CON/END ends the session with an error on the phone; END says sorry.
+            log.exception("USSD hop failed (session %s)", hop.session_id[:40])
+            return end(FAILED)
+
     def answer(self, hop: UssdHop) -> str:
         """The full reply body for a hop, starting with CON or END."""
         if not hop.session_id:

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from app.channels.at_forms import UssdEnd, UssdHop
 from app.db.models import Channel, UssdSessionEvent
 from app.services import organizations
-from app.services.ussd import FAILED, end
 
 log = logging.getLogger(__name__)
 bp = Blueprint("at", __name__, url_prefix="/at")
@@ -38,13 +37,7 @@ def plain(body: str, status: int = 200) -> Response:
 
 @bp.post("/ussd")
 def ussd_hop() -> Response:
-    hop = UssdHop.from_form(request.form)
-    try:
-        return plain(_runtime().ussd.answer(hop))
-    except Exception:
-        # Anything but CON/END ends the session with an error on the phone; END says sorry.
-        log.exception("USSD hop failed (session %s)", hop.session_id[:40])
-        return plain(end(FAILED))
+    return plain(_runtime().ussd.answer_safely(UssdHop.from_form(request.form)))
 
 
 @bp.post("/ussd/events")

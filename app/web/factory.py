@@ -21,10 +21,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.extensions["baraza"] = runtime
 
-    from app.web import at_callbacks, health
+    from app.web import at_callbacks, health, simulator
 
     health.init_app(app)
     at_callbacks.init_app(app)
+    simulator.init_app(app)
     return app
 
 

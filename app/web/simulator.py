@@ -1,0 +1,92 @@
+"""The phone simulator: dial an organization's USSD code and read the SMS a number received.
+
+Hops go through the same gateway as AT's callback, so the screens are exactly what AT would
+deliver. Only in development, or when BARAZA_SIMULATOR is set: it lets anyone act as any phone.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
+from sqlalchemy import select
+
+from app.channels.at_forms import UssdHop
+from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
+from app.db.models import Channel, Organization, OutboxMessage
+from app.services import organizations
+
+bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates")
+INBOX_SIZE = 20
+
+
+def _runtime():
+    return current_app.extensions["baraza"]
+
+
+@bp.before_request
+def only_when_enabled() -> None:
+    if not _runtime().settings.simulator_enabled:
+        abort(404)
+
+
+@bp.get("/")
+def page():
+    with _runtime().sessions() as db:
+        orgs = db.scalars(select(Organization).order_by(Organization.name)).all()
+        phones = [
+            {"org": o.code, "name": o.name, "ussd": o.addresses_for(Channel.USSD),
+             "sms": o.addresses_for(Channel.SMS)}
+            for o in orgs
+        ]
+    return render_template("simulator.html", organizations=phones)
+
+
+@bp.post("/ussd")
+def ussd():
+    """One hop: the browser keeps `text` cumulative, as AT does."""
+    data = request.get_json(silent=True) or {}
+    hop = UssdHop(
+        session_id=str(data.get("session_id") or ""),
+        service_code=str(data.get("service_code") or "").replace(" ", ""),
+        phone_number=str(data.get("phone") or ""),
+        network_code="63902",
+        text=str(data.get("text") or ""),
+    )
+    return jsonify(reply=_runtime().ussd.answer_safely(hop))
+
+
+@bp.get("/session")
+def new_session():
+    return jsonify(session_id=f"SIM{secrets.token_hex(8)}")
+
+
+@bp.get("/inbox")
+def inbox():
+    """The SMS a number received from an organization (console backend or AT alike)."""
+    with _runtime().sessions() as db:
+        organization = _organization(db, request.args.get("service_code", ""))
+        try:
+            msisdn = normalise_msisdn(request.args.get("phone", ""), organization.country)
+        except InvalidPhoneNumber as exc:
+            return jsonify(error=str(exc), messages=[]), 400
+        rows = db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.organization_id == organization.id,
+                   OutboxMessage.msisdn == msisdn)
+            .order_by(OutboxMessage.id.desc()).limit(INBOX_SIZE)
+        ).all()
+        messages = [{"from": m.sender or organization.sms_sender, "body": m.body,
+                     "status": m.status, "at": m.created_at.isoformat()} for m in rows]
+    return jsonify(messages=messages)
+
+
+def _organization(db, service_code: str) -> Organization:
+    organization = organizations.organization_for(db, Channel.USSD, service_code)
+    if organization is None:
+        abort(404)
+    return organization
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
