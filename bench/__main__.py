@@ -1,0 +1,8 @@
+"""`make bench`: run every benchmark and print its ratios."""
+
+from __future__ import annotations
+
+from bench import ussd_hops
+
+if __name__ == "__main__":
+    ussd_hops.main()
