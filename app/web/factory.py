@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, load_settings
@@ -18,14 +21,22 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.is_production,
         MAX_CONTENT_LENGTH=256 * 1024,  # AT's forms are small; refuse floods early
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),  # a console login lasts one shift
+        WTF_CSRF_TIME_LIMIT=None,  # a form's token lives as long as the login, not 1 hour
     )
     app.extensions["baraza"] = runtime
 
+    from app import console
     from app.web import at_callbacks, health, simulator
 
+    csrf = CSRFProtect(app)  # every form in the browser carries a token
     health.init_app(app)
     at_callbacks.init_app(app)
+    # AT posts plain forms with no token (the URL's secret guards them); probes post nothing.
+    csrf.exempt(at_callbacks.bp)
+    csrf.exempt(health.bp)
     simulator.init_app(app)
+    console.init_app(app)
     return app
 
 

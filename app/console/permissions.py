@@ -1,0 +1,37 @@
+"""What each role may do in the console: one table, read by the views and by the navigation.
+
+Keeping it in one place means a link is shown exactly when following it is allowed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from app.db.models import Role, User
+
+
+class Permission(StrEnum):
+    VIEW_ORGANIZATION = "view_organization"  # the overview: public codes and counts
+    VIEW_PLACES = "view_places"  # agents need ward names to help callers
+    EDIT_PLACES = "edit_places"
+    VIEW_CONTACTS = "view_contacts"  # browsing the whole register of residents
+    LOOKUP_CALLERS = "lookup_callers"  # one number at a time: the person on the line
+    VIEW_AUDIT = "view_audit"
+    MANAGE_USERS = "manage_users"
+
+
+_EVERYONE = frozenset(Role)
+
+ROLES: dict[Permission, frozenset[Role]] = {
+    Permission.VIEW_ORGANIZATION: _EVERYONE,
+    Permission.VIEW_PLACES: _EVERYONE,
+    Permission.EDIT_PLACES: frozenset({Role.ADMIN, Role.OFFICER}),
+    Permission.VIEW_CONTACTS: frozenset({Role.ADMIN, Role.OFFICER}),
+    Permission.LOOKUP_CALLERS: frozenset({Role.ADMIN, Role.OFFICER, Role.AGENT}),
+    Permission.VIEW_AUDIT: frozenset({Role.ADMIN}),
+    Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
+}
+
+
+def allows(user: User | None, permission: Permission | str) -> bool:
+    return user is not None and Role(user.role) in ROLES[Permission(permission)]
