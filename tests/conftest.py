@@ -108,3 +108,25 @@ def client(app):
 def db(runtime):
     with runtime.sessions() as session:
         yield session
+
+
+@pytest.fixture
+def fake_at():
+    """A local AT-compatible server (tests/fake_at.py), the only fake in the suite."""
+    from tests.fake_at import FakeAt
+
+    with FakeAt() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright, shared by every browser test of the run."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import launch_chromium
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import launch_chromium, serve
+from tests.browser import serve
 from tests.console_support import PASSWORD, add_counties_with_places, add_user
 from tests.factories import add_contact
 
@@ -22,14 +22,6 @@ CALLER = "+254712345678"
 @pytest.fixture
 def stack() -> str:
     return "dev"  # overrides conftest's two-stack parameter for this module
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
