@@ -8,11 +8,17 @@ from redis import Redis
 from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.channels.at_sms import AtSmsBackend
+from app.channels.sms_out import ConsoleBackend, SmsBackend
 from app.db.session import make_engine, make_sessionmaker
 from app.engine import Engine, check_flows, load_flows
 from app.engine.flow import Capabilities, Flow
 from app.i18n import Catalogs
+from app.services.dispatch import Dispatcher, InlineDispatcher, RqDispatcher
 from app.services.flow_host import build_capabilities
+from app.services.inbound_sms import InboundSmsHandler
+from app.services.sms_basics import build_keywords
+from app.services.sms_sender import SmsSender
 from app.services.ussd import UssdGateway
 from app.services.ussd_sessions import MemorySessionStore, RedisSessionStore, SessionStore
 from app.settings import Settings
@@ -29,6 +35,9 @@ class Runtime:
     flows: dict[str, Flow]
     engine: Engine
     ussd: UssdGateway
+    inbound_sms: InboundSmsHandler
+    sms_sender: SmsSender
+    dispatcher: Dispatcher
 
     def close(self) -> None:
         self.db.dispose()
@@ -45,6 +54,14 @@ def load_checked_flows(settings: Settings, catalogs: Catalogs,
     return flows
 
 
+def build_sms_backend(settings: Settings) -> SmsBackend:
+    """AT's SDK, constructed once here, when credentials are set; the console otherwise."""
+    if settings.at_username and settings.at_api_key:
+        return AtSmsBackend.connect(settings.at_username, settings.at_api_key,
+                                    settings.at_api_url)
+    return ConsoleBackend()
+
+
 def build_runtime(settings: Settings) -> Runtime:
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
@@ -58,4 +75,11 @@ def build_runtime(settings: Settings) -> Runtime:
         else MemorySessionStore(settings.ussd_session_ttl)
     )
     ussd = UssdGateway(engine, store, sessions, catalogs.gettext_for)
-    return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd)
+    inbound_sms = InboundSmsHandler(sessions, catalogs.gettext_for, build_keywords())
+    sms_sender = SmsSender(sessions, build_sms_backend(settings), settings.sms_batch_size)
+    dispatcher: Dispatcher = (
+        RqDispatcher(redis, settings.sms_batch_size) if redis is not None
+        else InlineDispatcher(inbound_sms, sms_sender)
+    )
+    return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd,
+                   inbound_sms=inbound_sms, sms_sender=sms_sender, dispatcher=dispatcher)

@@ -6,11 +6,11 @@ import hmac
 import logging
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from app.channels.at_forms import UssdEnd, UssdHop
+from app.channels.at_forms import InboundSmsForm, UssdEnd, UssdHop
 from app.db.models import Channel, UssdSessionEvent
-from app.services import organizations
+from app.services import inbound_sms, organizations
 
 log = logging.getLogger(__name__)
 bp = Blueprint("at", __name__, url_prefix="/at")
@@ -58,6 +58,29 @@ def ussd_session_ended() -> Response:
             ))
     except IntegrityError:
         pass  # AT sent this session's notification before: it is stored once
+    return plain("OK")
+
+
+@bp.post("/sms")
+def sms_received() -> Response:
+    """Store first, answer 200 at once; a worker replies. A 5xx only when the message is not
+    stored or not handed to a worker: AT then delivers it again."""
+    form = InboundSmsForm.from_form(request.form)
+    if not form.at_id or len(form.at_id) > inbound_sms.MAX_AT_ID:
+        return plain("missing or invalid id", 400)
+    runtime = _runtime()
+    try:
+        received = inbound_sms.receive_sms(runtime.sessions, form)
+    except SQLAlchemyError:
+        log.exception("inbound SMS %s could not be stored", form.at_id[:40])
+        return plain("not stored, try again", 500)
+    if received.needs_handling:
+        try:
+            runtime.dispatcher.handle_inbound_sms(received.inbound_id)
+        except Exception:
+            # Stored but not handed over (Redis down): AT's retry hands it over again.
+            log.exception("inbound SMS %s stored but not queued", form.at_id[:40])
+            return plain("stored, not queued, try again", 500)
     return plain("OK")
 
 

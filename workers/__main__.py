@@ -1,0 +1,50 @@
+"""`python -m workers`: one rq worker on the replies, notices and campaigns queues, in that order.
+
+The runtime is built once here, before rq forks a work horse per job: the horse inherits it
+(the database pool is still empty, so no connection is shared across processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from rq import Queue, Worker
+from rq.worker import BaseWorker
+
+from app.runtime import Runtime, build_runtime
+from app.services.dispatch import QUEUES
+from app.settings import load_settings
+from workers.context import set_runtime
+
+log = logging.getLogger("workers")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    runtime = build_runtime(load_settings())
+    if runtime.redis is None:
+        log.error("REDIS_URL is not set: there is no queue to work on "
+                  "(without Redis the web process does the work itself)")
+        return 2
+    worker = build_worker(runtime)
+    # The scheduler moves delayed jobs (send retries after a backoff) onto their queues.
+    worker.work(burst=args.burst, with_scheduler=True)
+    return 0
+
+
+def build_worker(runtime: Runtime, worker_class: type[BaseWorker] = Worker) -> BaseWorker:
+    """A worker listening on QUEUES in priority order, with `runtime` set for the jobs."""
+    if runtime.redis is None:
+        raise ValueError("workers need Redis")
+    set_runtime(runtime)
+    queues = [Queue(name, connection=runtime.redis) for name in QUEUES]
+    return worker_class(queues, connection=runtime.redis)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
