@@ -28,7 +28,7 @@ def page(browser: Browser, app, runtime) -> Iterator[Page]:
 
 def answer(page: Page, text: str) -> None:
     page.get_by_label("Answer").fill(text)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
 
 
 def test_dial_choose_english_then_kiswahili(page: Page):
@@ -56,6 +56,17 @@ def test_dial_choose_english_then_kiswahili(page: Page):
     # A new session remembers the choice: straight to the Kiswahili menu.
     page.get_by_role("button", name="Dial").click()
     expect(screen).to_contain_text("1. Piga kura ya bajeti")
+
+
+def test_text_help_and_read_the_reply_in_the_inbox(page: Page):
+    page.goto("/simulator/")
+    page.get_by_label("Phone number").fill("+254712345679")
+    page.get_by_label("Text the county's short code").fill("msaada")
+    page.get_by_role("button", name="Send SMS").click()
+    inbox = page.locator("#messages")
+    # No language chosen yet and a Kiswahili keyword: the help comes in Kiswahili.
+    expect(inbox.locator(".sms").first).to_contain_text("Makueni County SMS. Tuma")
+    expect(inbox).to_contain_text("from 40014")
 
 
 def test_invalid_input_shows_a_short_correction(page: Page):

@@ -11,10 +11,11 @@ import secrets
 from flask import Blueprint, Flask, abort, current_app, jsonify, render_template, request
 from sqlalchemy import select
 
-from app.channels.at_forms import UssdHop
+from app.channels.at_forms import InboundSmsForm, UssdHop
 from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
 from app.db.models import Channel, Organization, OutboxMessage
-from app.services import organizations
+from app.db.base import utcnow
+from app.services import inbound_sms, organizations
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates")
 INBOX_SIZE = 20
@@ -54,6 +55,25 @@ def ussd():
         text=str(data.get("text") or ""),
     )
     return jsonify(reply=_runtime().ussd.answer_safely(hop))
+
+
+@bp.post("/sms")
+def sms():
+    """The phone texts the organization's short code: stored and handled as AT's callback does."""
+    data = request.get_json(silent=True) or {}
+    with _runtime().sessions() as db:
+        organization = _organization(db, str(data.get("service_code") or ""))
+        short_code = next(iter(organization.addresses_for(Channel.SMS)), None)
+    if short_code is None:
+        return jsonify(error="this organization has no SMS short code"), 400
+    form = InboundSmsForm(at_id=f"SIM{secrets.token_hex(10)}", sender=str(data.get("phone") or ""),
+                          to=short_code, text=str(data.get("text") or "")[:1000],
+                          network_code="63902", link_id="", sent_at=utcnow())
+    runtime = _runtime()
+    received = inbound_sms.receive_sms(runtime.sessions, form)
+    if received.needs_handling:
+        runtime.dispatcher.handle_inbound_sms(received.inbound_id)
+    return jsonify(stored=True, to=short_code)
 
 
 @bp.get("/session")
