@@ -14,6 +14,7 @@ from app.db.session import make_engine, make_sessionmaker
 from app.engine import Engine, check_flows, load_flows
 from app.engine.flow import Capabilities, Flow
 from app.i18n import Catalogs
+from app.pb.voters import Keyring
 from app.services.dispatch import Dispatcher, InlineDispatcher, RqDispatcher
 from app.services.flow_host import build_capabilities
 from app.services.inbound_sms import InboundSmsHandler
@@ -38,6 +39,7 @@ class Runtime:
     inbound_sms: InboundSmsHandler
     sms_sender: SmsSender
     dispatcher: Dispatcher
+    keyring: Keyring
 
     def close(self) -> None:
         self.db.dispose()
@@ -82,4 +84,5 @@ def build_runtime(settings: Settings) -> Runtime:
         else InlineDispatcher(inbound_sms, sms_sender)
     )
     return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd,
-                   inbound_sms=inbound_sms, sms_sender=sms_sender, dispatcher=dispatcher)
+                   inbound_sms=inbound_sms, sms_sender=sms_sender, dispatcher=dispatcher,
+                   keyring=Keyring.from_secret(settings.ballot_key))

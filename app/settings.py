@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Development defaults that are safe only because they never leave a laptop.
 _DEV_SECRET = "dev-secret-key-not-for-production"
+_DEV_BALLOT_KEY = "dev-ballot-key-not-for-production"
 
 
 class SettingsError(RuntimeError):
@@ -24,6 +25,9 @@ class Settings:
     redis_url: str | None = None
     secret_key: str = _DEV_SECRET
     callback_token: str | None = None
+    # Keys the HMAC that links a voter to their ballot; never stored in the database, so a
+    # dump cannot tell how a number voted. Losing it only stops voters changing past ballots.
+    ballot_key: str = _DEV_BALLOT_KEY
     at_username: str | None = None
     at_api_key: str | None = None
     at_api_url: str | None = None
@@ -63,6 +67,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         secret_key=env.get("SECRET_KEY") or _DEV_SECRET,
         callback_token=env.get("BARAZA_CALLBACK_TOKEN") or None,
+        ballot_key=env.get("BARAZA_BALLOT_KEY") or _DEV_BALLOT_KEY,
         at_username=env.get("AT_USERNAME") or None,
         at_api_key=env.get("AT_API_KEY") or None,
         at_api_url=env.get("AT_API_URL") or None,
@@ -96,6 +101,8 @@ def _check_production(settings: Settings) -> None:
         missing.append("SECRET_KEY")
     if not settings.callback_token:
         missing.append("BARAZA_CALLBACK_TOKEN")
+    if settings.ballot_key == _DEV_BALLOT_KEY:
+        missing.append("BARAZA_BALLOT_KEY")
     if not settings.at_configured:
         missing.extend(["AT_USERNAME", "AT_API_KEY"])
     if settings.database_url.startswith("sqlite"):

@@ -10,6 +10,7 @@ PRODUCTION = {
     "BARAZA_ENV": "production",
     "SECRET_KEY": "a-long-random-secret",
     "BARAZA_CALLBACK_TOKEN": "another-long-secret",
+    "BARAZA_BALLOT_KEY": "a-third-long-secret",
     "AT_USERNAME": "baraza",
     "AT_API_KEY": "key",
     "DATABASE_URL": "postgresql+psycopg://baraza@db/baraza",

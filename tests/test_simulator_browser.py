@@ -73,6 +73,7 @@ def test_invalid_input_shows_a_short_correction(page: Page):
     page.goto("/simulator/")
     page.get_by_role("button", name="Dial").click()
     answer(page, "1")
+    expect(page.locator("#screen")).to_contain_text("1. Vote on the budget")
     answer(page, "7")
     expect(page.locator("#screen")).to_contain_text("Invalid choice.\nMakueni County")
 

@@ -1,6 +1,19 @@
 """All tables, importable from one place so Alembic sees the whole schema."""
 
 from app.db.models.accounts import AuditEntry, Role, User
+from app.db.models.budgeting import (
+    Ballot,
+    BallotChoice,
+    BallotType,
+    Cycle,
+    Participation,
+    Phase,
+    Proposal,
+    ProposalStatus,
+    VoterKey,
+    VoterPlace,
+    VoterProfile,
+)
 from app.db.models.contacts import Contact
 from app.db.models.messaging import (
     InboundSms,
@@ -14,6 +27,17 @@ from app.db.models.organizations import Channel, ChannelAddress, Organization, P
 
 __all__ = [
     "AuditEntry",
+    "Ballot",
+    "BallotChoice",
+    "BallotType",
+    "Cycle",
+    "Participation",
+    "Phase",
+    "Proposal",
+    "ProposalStatus",
+    "VoterKey",
+    "VoterPlace",
+    "VoterProfile",
     "Channel",
     "ChannelAddress",
     "Contact",

@@ -1,0 +1,141 @@
+"""Casting ballots: one place per voter per round, one ballot per voter per cycle, latest counts.
+
+`identity` is the voter as the cycle knows them: the E.164 number, or the national ID number
+(normalised) when the cycle asks for it. It is only ever used to compute tags.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    Ballot,
+    BallotChoice,
+    Cycle,
+    Participation,
+    Phase,
+    Place,
+    VoterPlace,
+)
+from app.pb.ballot_rules import BallotKind, BallotSpec, Verdict, judge
+from app.pb.cycles import ancestors
+from app.pb.proposals import accepted
+from app.pb.voters import Keyring
+
+RECEIPT_DIGITS = 10
+
+
+class Refusal(StrEnum):
+    NOT_OPEN = "not_open"
+    WRONG_PLACE = "wrong_place"
+    INVALID = "invalid"
+
+
+class VoteRefused(Exception):
+    def __init__(self, refusal: Refusal, verdict: Verdict | None = None) -> None:
+        super().__init__(refusal.value)
+        self.refusal = refusal
+        self.verdict = verdict
+
+
+@dataclass(frozen=True)
+class Cast:
+    receipt: str
+    revision: int
+
+
+def spec_for(cycle: Cycle) -> BallotSpec:
+    return BallotSpec(BallotKind(cycle.ballot_type), cycle.budget,
+                      {p.code: p.cost for p in accepted(cycle)}, cycle.max_choices, cycle.points)
+
+
+def registered_place(db: Session, keyring: Keyring, organization_id: int, round_name: str,
+                     identity: str) -> Place | None:
+    tag = keyring.round_tag(organization_id, round_name, identity)
+    entry = db.scalar(select(VoterPlace).where(VoterPlace.organization_id == organization_id,
+                                               VoterPlace.round == round_name,
+                                               VoterPlace.voter_tag == tag))
+    return db.get(Place, entry.place_id) if entry else None
+
+
+def register_place(db: Session, keyring: Keyring, organization_id: int, round_name: str,
+                   identity: str, place: Place) -> Place:
+    """Where this voter votes in this round; the first answer stands for the whole round."""
+    current = registered_place(db, keyring, organization_id, round_name, identity)
+    if current is not None:
+        return current
+    db.add(VoterPlace(organization_id=organization_id, round=round_name, place_id=place.id,
+                      voter_tag=keyring.round_tag(organization_id, round_name, identity)))
+    db.flush()
+    return place
+
+
+def may_vote_in(db: Session, keyring: Keyring, cycle: Cycle, identity: str) -> bool:
+    place = registered_place(db, keyring, cycle.organization_id, cycle.round, identity)
+    return place is not None and cycle.place_id in {p.id for p in ancestors(place)}
+
+
+def new_receipt(db: Session, cycle_id: int) -> str:
+    """A random code, unused in the cycle, that a voter can type on a keypad."""
+    while True:
+        receipt = "".join(secrets.choice("0123456789") for _ in range(RECEIPT_DIGITS))
+        if receipt[0] != "0" and db.scalar(select(Ballot.id).where(
+                Ballot.cycle_id == cycle_id, Ballot.receipt == receipt)) is None:
+            return receipt
+
+
+def cast_ballot(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
+                selection: Mapping[int, int], channel: str, contact_id: int | None,
+                receipt: str | None = None) -> Cast:
+    """Record (or replace) this voter's ballot; `selection` maps proposal code -> points."""
+    if cycle.phase != Phase.VOTING:
+        raise VoteRefused(Refusal.NOT_OPEN)
+    if not may_vote_in(db, keyring, cycle, identity):
+        raise VoteRefused(Refusal.WRONG_PLACE)
+    verdict = judge(spec_for(cycle), selection)
+    if not verdict.ok:
+        raise VoteRefused(Refusal.INVALID, verdict)
+    ids = {p.code: p.id for p in accepted(cycle)}
+    tag = keyring.ballot_tag(cycle.id, identity)
+    ballot = db.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag))
+    receipt = receipt or new_receipt(db, cycle.id)
+    if ballot is None:
+        ballot = Ballot(cycle_id=cycle.id, voter_tag=tag, receipt=receipt, channel=channel)
+        db.add(ballot)
+    else:
+        ballot.revision += 1
+        ballot.receipt, ballot.channel = receipt, channel
+        ballot.choices.clear()
+        db.flush()  # the old choices go before the new ones take their keys
+    ballot.choices.extend(BallotChoice(proposal_id=ids[code], points=points)
+                          for code, points in sorted(selection.items()))
+    if contact_id is not None and db.scalar(select(Participation.id).where(
+            Participation.cycle_id == cycle.id, Participation.contact_id == contact_id)) is None:
+        db.add(Participation(cycle_id=cycle.id, contact_id=contact_id))
+    db.flush()
+    return Cast(ballot.receipt, ballot.revision)
+
+
+def ballot_by_receipt(db: Session, organization_id: int, receipt: str) -> Ballot | None:
+    """The current ballot with this receipt, in any cycle of the organization."""
+    code = "".join(ch for ch in receipt if ch.isdigit())
+    if len(code) != RECEIPT_DIGITS:
+        return None
+    return db.scalar(select(Ballot).join(Cycle).where(Cycle.organization_id == organization_id,
+                                                      Ballot.receipt == code))
+
+
+def selection_of(db: Session, keyring: Keyring, cycle: Cycle, identity: str) -> dict[int, int]:
+    """The voter's current choices (code -> points), to show or change them."""
+    tag = keyring.ballot_tag(cycle.id, identity)
+    ballot = db.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag))
+    if ballot is None:
+        return {}
+    codes = {p.id: p.code for p in cycle.proposals}
+    return {codes[c.proposal_id]: c.points for c in ballot.choices}
