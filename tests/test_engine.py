@@ -115,6 +115,20 @@ def test_invalid_choice_reshows_the_screen_with_a_short_error():
     assert play(engine, "98").reply.text == "Invalid choice.\n" + menu  # no next page here
 
 
+def test_a_call_may_update_answers_and_pick_the_outcome():
+    from app.engine import Update
+
+    flow = MAIN.replace("call: answer_of", "call: shout")
+    caps = Capabilities(lookups={**CAPS.lookups, "shout": Lookup(
+        lambda q: Update("greet", {"name": q.answers["name"].upper()}))},
+        validators=BUILT_IN, actions=CAPS.actions, vars=CAPS.vars)
+    flows = {"main": parse_flow("main", flow, "main.yaml")}
+    check_flows(flows, caps, {"en": identity}, 160)
+    engine = Engine(flows, caps, lambda lang: identity, 160)
+    turn = engine.resume(engine.start("+254700000000", "en", {"org_name": "T"}).state, "3")
+    assert engine.resume(turn.state, "bob").reply.text == "Hello BOB"
+
+
 def test_state_survives_serialisation():
     engine = make_engine()
     turn = play(engine, "1", "98")

@@ -3,7 +3,7 @@
 tests/test_engine_purity.py walks its imports to keep it that way.
 """
 
-from app.engine.flow import Capabilities, Choice, Invalid, Lookup, Query, Valid
+from app.engine.flow import Capabilities, Choice, Invalid, Lookup, Query, Update, Valid
 from app.engine.loader import FlowError, check_flows, load_flows
 from app.engine.runner import Effect, Engine, Reply, State, Turn
 
@@ -19,6 +19,7 @@ __all__ = [
     "Reply",
     "State",
     "Turn",
+    "Update",
     "Valid",
     "check_flows",
     "load_flows",

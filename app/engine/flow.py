@@ -99,6 +99,14 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Update:
+    """A lookup's answer that also sets session answers: the outcome picks the next node."""
+
+    outcome: str
+    answers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Valid:
     value: str
 

@@ -23,6 +23,7 @@ from app.engine.flow import (
     Menu,
     Node,
     Query,
+    Update,
     split_target,
 )
 from app.engine.render import BACK_KEY, HOME_KEY, MORE_KEY, Gettext, Line
@@ -206,6 +207,9 @@ class Engine:
 
     def _call(self, state: State, node: Call) -> tuple[State, str]:
         result = self.capabilities.lookups[node.call].fn(self._query(state))
+        if isinstance(result, Update):
+            state = replace(state, answers={**state.answers, **result.answers})
+            result = result.outcome
         if node.save:
             state = replace(state, answers={**state.answers, node.save: str(result)})
         target = node.outcomes.get(outcome_key(result), node.default)
