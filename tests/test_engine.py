@@ -125,7 +125,7 @@ def test_a_call_may_update_answers_and_pick_the_outcome():
     flows = {"main": parse_flow("main", flow, "main.yaml")}
     check_flows(flows, caps, {"en": identity}, 160)
     engine = Engine(flows, caps, lambda lang: identity, 160)
-    turn = engine.resume(engine.start("+254700000000", "en", {"org_name": "T"}).state, "3")
+    turn = engine.resume(engine.start("+254700000000", "en", {"org_name": "T"}).state, "2")
     assert engine.resume(turn.state, "bob").reply.text == "Hello BOB"
 
 
