@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bench import ussd_hops
+from bench import mes, ussd_hops
 
 if __name__ == "__main__":
     ussd_hops.main()
+    mes.main()

@@ -1,0 +1,112 @@
+"""Counting a PB election: greedy, and the Method of Equal Shares (MES) with the add1 completion.
+
+Both give the same winners as `pabutools` (the reference the tests compare against):
+- `greedy` is pabutools' `greedy_utilitarian_welfare` with `sat_class=Cost_Sat` (on points
+  ballots, a satisfaction of points x cost): projects in order of support (approvals, or total
+  points on cumulative/scoring ballots), most first; each is funded if it still fits in what is
+  left of the budget, otherwise skipped, and the list goes on to the end (so a cheaper project
+  further down can still be funded, and so can one nobody backed).
+- `method_of_equal_shares` is pabutools' `method_of_equal_shares(instance, profile,
+  sat_class=Cost_Sat)` for approval ballots (utility of a project = its cost) and
+  `sat_class=Additive_Cardinal_Sat` for points ballots (utility = the points). See
+  `app.pb.equal_shares` for one run.
+- completion "add1" is pabutools' `voter_budget_increment=1`, the rule of Swiecie 2023
+  (`equalshares/add1` in Pabulib): run MES with a share of budget/voters each; while the
+  outcome is not exhaustive (some supported project not funded would still fit in the real
+  budget), raise every voter's share by 1 unit of currency and run again from scratch. Stop at
+  the first exhaustive outcome, or when an outcome would cost more than the real budget; then
+  the previous outcome stands. No greedy pass follows.
+
+Tie-breaking, the same in both rules: between projects equal on the rule's measure (support for
+greedy, rho for MES), the one whose project id comes first in plain string order wins: code-point
+order, so "10" < "9" and "B" < "a". This is pabutools' default `lexico_tie_breaking`, which
+compares project names, and a Pabulib project's name in pabutools is its `project_id`. Money and
+points are exact (ints and Fractions), so a tie is a real tie and never a rounding accident.
+
+Where we part from pabutools on purpose (no shared file has such a project): a project that costs
+nothing is funded first by MES whenever anyone supports it, and greedy ranks it by its support
+like any other (pabutools' cost satisfaction gives it zero utility).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from types import MappingProxyType
+
+from app.pb.election import Election, Number
+from app.pb.equal_shares import EqualSharesIndex, Purchase, run_equal_shares
+
+COMPLETIONS = ("add1", None)
+
+
+@dataclass(frozen=True)
+class Round:
+    """One MES purchase; with approval ballots the most a supporter paid is rho * cost."""
+
+    project_id: str
+    rho: Fraction
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rule: str  # "greedy", "mes" or "mes+add1"
+    winners: tuple[str, ...]  # in the order they were funded
+    total_cost: Number
+    support: Mapping[str, Number] = field(hash=False)  # every project's approvals or points
+    rounds: tuple[Round, ...] = ()  # MES only, one per winner
+    voter_share: Fraction | None = None  # MES only: each voter's money in the run that counted
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "support", MappingProxyType(dict(self.support)))
+
+
+def greedy(election: Election) -> Outcome:
+    """Fund projects by support, most first, skipping any that no longer fit."""
+    support = election.support()
+    ranking = sorted(election.projects, key=lambda p: (-support[p.id], p.id))
+    left, winners = election.budget, []
+    for project in ranking:
+        if project.cost <= left:
+            winners.append(project.id)
+            left -= project.cost
+    return Outcome("greedy", tuple(winners), election.budget - left, support)
+
+
+def method_of_equal_shares(election: Election, completion: str | None = "add1") -> Outcome:
+    """MES with cost utilities (points on points ballots), completed by add1 unless None."""
+    if completion not in COMPLETIONS:
+        raise ValueError(f"completion must be one of {COMPLETIONS}, not {completion!r}")
+    rule = "mes+add1" if completion else "mes"
+    support = election.support()
+    if not election.ballots:
+        return Outcome(rule, (), 0, support)
+    index = EqualSharesIndex(election)
+    costs = {p.id: p.cost for p in election.projects}
+    share = Fraction(election.budget) / len(election.ballots)
+    purchases = run_equal_shares(index, share)
+    if completion == "add1":
+        share, purchases = _add1(election, index, costs, share, purchases)
+    return Outcome(rule, tuple(p.project_id for p in purchases),
+                   sum(costs[p.project_id] for p in purchases), support,
+                   tuple(Round(p.project_id, p.rho) for p in purchases), share)
+
+
+def _add1(election: Election, index: EqualSharesIndex, costs: Mapping[str, Number],
+          share: Fraction, purchases: list[Purchase]) -> tuple[Fraction, list[Purchase]]:
+    """Raise each voter's share by 1 until exhaustive, or until the next step overspends."""
+    # Before any run counts, the fallback is what pabutools starts from: only the free projects.
+    previous = (share, [Purchase(project_id, Fraction(0)) for project_id in index.free])
+    by_cost = sorted((c.cost, c.project_id) for c in index.candidates)
+    while True:
+        spent = sum(costs[p.project_id] for p in purchases)
+        if spent > election.budget:
+            return previous
+        funded = {p.project_id for p in purchases}
+        left = election.budget - spent
+        if not any(cost <= left for cost, project_id in by_cost if project_id not in funded):
+            return share, purchases
+        previous = (share, purchases)
+        share += 1
+        purchases = run_equal_shares(index, share, stop_above=election.budget)
