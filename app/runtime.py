@@ -10,13 +10,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels.at_sms import AtSmsBackend
 from app.channels.sms_out import ConsoleBackend, SmsBackend
+from app.db.models import SendLane
 from app.db.session import make_engine, make_sessionmaker
 from app.engine import Engine, check_flows, load_flows
 from app.engine.flow import Capabilities, Flow
 from app.i18n import Catalogs
+from app.pb.drafts import DraftStore, MemoryDraftStore, RedisDraftStore
+from app.pb.flow_support import PbFlows
+from app.pb.sms_votes import PbKeywords
 from app.pb.voters import Keyring
 from app.services.dispatch import Dispatcher, InlineDispatcher, RqDispatcher
-from app.services.flow_host import build_capabilities
+from app.services.flow_host import build_capabilities, effect_handlers
 from app.services.inbound_sms import InboundSmsHandler
 from app.services.sms_basics import build_keywords
 from app.services.sms_sender import SmsSender
@@ -40,6 +44,7 @@ class Runtime:
     sms_sender: SmsSender
     dispatcher: Dispatcher
     keyring: Keyring
+    drafts: DraftStore | None = None  # unconfirmed USSD ballots (app.pb.drafts)
 
     def close(self) -> None:
         self.db.dispose()
@@ -69,20 +74,26 @@ def build_runtime(settings: Settings) -> Runtime:
     sessions = make_sessionmaker(db)
     redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
     catalogs = Catalogs(settings.locales_dir)
-    capabilities = build_capabilities()
+    keyring = Keyring.from_secret(settings.ballot_key)
+    drafts: DraftStore = RedisDraftStore(redis) if redis is not None else MemoryDraftStore()
+    pb_flows = PbFlows(sessions, keyring, drafts, catalogs.gettext_for)
+    capabilities = build_capabilities(pb_flows)
     flows = load_checked_flows(settings, catalogs, capabilities)
     engine = Engine(flows, capabilities, catalogs.gettext_for, settings.ussd_max_chars)
     store: SessionStore = (
         RedisSessionStore(redis, settings.ussd_session_ttl) if redis is not None
         else MemorySessionStore(settings.ussd_session_ttl)
     )
-    ussd = UssdGateway(engine, store, sessions, catalogs.gettext_for)
-    inbound_sms = InboundSmsHandler(sessions, catalogs.gettext_for, build_keywords())
+    keywords = build_keywords(PbKeywords(keyring, drafts).register)
+    inbound_sms = InboundSmsHandler(sessions, catalogs.gettext_for, keywords)
     sms_sender = SmsSender(sessions, build_sms_backend(settings), settings.sms_batch_size)
     dispatcher: Dispatcher = (
         RqDispatcher(redis, settings.sms_batch_size) if redis is not None
         else InlineDispatcher(inbound_sms, sms_sender)
     )
+    ussd = UssdGateway(engine, store, sessions, catalogs.gettext_for,
+                       handlers=effect_handlers(pb_flows),
+                       send_replies=lambda ids: dispatcher.send_sms(ids, SendLane.REPLY))
     return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd,
                    inbound_sms=inbound_sms, sms_sender=sms_sender, dispatcher=dispatcher,
-                   keyring=Keyring.from_secret(settings.ballot_key))
+                   keyring=keyring, drafts=drafts)

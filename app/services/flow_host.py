@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Contact, Organization
 from app.engine import Capabilities, Effect, Lookup, Query
 from app.engine.validators import BUILT_IN
+from app.pb.flow_support import PbFlows
 from app.services import contacts
 
 # Placeholders flows may use, with the longest value each may have on a screen.
@@ -20,6 +21,7 @@ def session_vars(organization: Organization, contact: Contact | None) -> dict[st
     """Values fixed for a whole session, read once on its first hop."""
     return {
         "org_name": organization.name,
+        "organization_id": str(organization.id),
         "voice_number": organization.voice_display or "",
         "contact_language": (contact.language or "") if contact else "",
     }
@@ -38,30 +40,47 @@ def is_pmc_member(query: Query) -> bool:
 class EffectContext:
     organization_id: int
     msisdn: str
+    session_id: str = ""  # the USSD session applying the effects (drafts remember it)
+
+
+# A handler writes in the caller's transaction and may return outbox ids to send once the
+# transaction has committed (a receipt SMS).
+EffectHandler = Callable[[Session, EffectContext, Effect], "Sequence[int] | None"]
 
 
 def save_language(db: Session, ctx: EffectContext, effect: Effect) -> None:
     contacts.set_language(db, ctx.organization_id, ctx.msisdn, effect.language)
 
 
-EFFECT_HANDLERS: dict[str, Callable[[Session, EffectContext, Effect], None]] = {
+EFFECT_HANDLERS: dict[str, EffectHandler] = {
     "save_language": save_language,
 }
 
 
-def build_capabilities() -> Capabilities:
+def build_capabilities(pb: PbFlows | None = None) -> Capabilities:
+    """Everything flows may name; without `pb` (flows check) its lookups answer with nothing."""
+    pb = pb or PbFlows()
     return Capabilities(
         lookups={
             "has_language": Lookup(has_language),
             "is_pmc_member": Lookup(is_pmc_member),
+            **pb.lookups(),
         },
-        validators=BUILT_IN,
-        actions=frozenset(EFFECT_HANDLERS),
+        validators={**BUILT_IN, **pb.validators()},
+        actions=frozenset(EFFECT_HANDLERS) | frozenset(pb.handlers()),
         vars=SCREEN_VARS,
     )
 
 
-def apply_effects(db: Session, ctx: EffectContext, effects: Sequence[Effect]) -> None:
-    """Apply a hop's effects; the caller commits them together."""
+def effect_handlers(pb: PbFlows | None = None) -> dict[str, EffectHandler]:
+    return {**EFFECT_HANDLERS, **(pb or PbFlows()).handlers()}
+
+
+def apply_effects(db: Session, ctx: EffectContext, effects: Sequence[Effect],
+                  handlers: Mapping[str, EffectHandler] = EFFECT_HANDLERS) -> list[int]:
+    """Apply a hop's effects; the caller commits them together, then sends the returned
+    outbox ids."""
+    outbox_ids: list[int] = []
     for effect in effects:
-        EFFECT_HANDLERS[effect.action](db, ctx, effect)
+        outbox_ids.extend(handlers[effect.action](db, ctx, effect) or ())
+    return outbox_ids

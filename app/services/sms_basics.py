@@ -7,7 +7,7 @@ shown in the reply's language ("MSAADA" in Kiswahili) and accepted in every lang
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from app.engine.flow import N_
 from app.services import contacts
@@ -70,10 +70,13 @@ def change_language(request: SmsRequest) -> str:
     })
 
 
-def build_keywords() -> KeywordRegistry:
-    """The registry the SMS handler uses; anything unknown gets the help text."""
+def build_keywords(*features: Callable[[KeywordRegistry], None]) -> KeywordRegistry:
+    """The registry the SMS handler uses; anything unknown gets the help text. Each feature
+    registers its own keywords (app.pb.sms_votes: VOTE, RECEIPT, IDEA)."""
     registry = KeywordRegistry(fallback=send_help)
     registry.register(Keyword({"en": "HELP", "sw": "MSAADA"}, send_help, HELP_USAGE))
     registry.register(Keyword({"en": "LANG", "sw": "LUGHA"}, change_language, LANG_USAGE,
                               aliases=("LANGUAGE",)))
+    for register in features:
+        register(registry)
     return registry

@@ -10,8 +10,8 @@ from the start; only the last input's effects are applied, the earlier ones alre
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +22,13 @@ from app.engine import Engine, State, Turn
 from app.engine.flow import N_
 from app.engine.render import to_gsm7
 from app.services import contacts, organizations
-from app.services.flow_host import EffectContext, apply_effects, session_vars
+from app.services.flow_host import (
+    EFFECT_HANDLERS,
+    EffectContext,
+    EffectHandler,
+    apply_effects,
+    session_vars,
+)
 from app.services.ussd_sessions import Envelope, SessionStore
 
 log = logging.getLogger(__name__)
@@ -48,6 +54,9 @@ class UssdGateway:
     store: SessionStore
     sessions: sessionmaker[Session]
     gettext_for: Callable[[str], Callable[[str], str]]
+    handlers: Mapping[str, EffectHandler] = field(default_factory=lambda: dict(EFFECT_HANDLERS))
+    # Hands SMS queued by effects (receipts) to the sender, after commit; never AT in a hop.
+    send_replies: Callable[[Sequence[int]], None] | None = None
 
     def answer_safely(self, hop: UssdHop) -> str:
         """`answer`, but a failure ends the session politely instead of breaking AT's rules."""
@@ -86,6 +95,7 @@ class UssdGateway:
             language = (contact.language if contact and contact.language
                         else organization.default_language)
             org_id, vars = organization.id, session_vars(organization, contact)
+            vars["session_id"] = hop.session_id[:100]
         inputs = hop.text.split("*") if hop.text else []
         if len(inputs) > MAX_REPLAYED_INPUTS:
             return end(self.gettext_for(language)(DIAL_AGAIN))
@@ -95,13 +105,21 @@ class UssdGateway:
         return self._finish(hop, org_id, turn)
 
     def _finish(self, hop: UssdHop, organization_id: int, turn: Turn) -> str:
+        outbox_ids: list[int] = []
         if turn.effects:
             with self.sessions.begin() as db:
-                ctx = EffectContext(organization_id, turn.state.msisdn)
-                apply_effects(db, ctx, turn.effects)
+                ctx = EffectContext(organization_id, turn.state.msisdn, hop.session_id[:100])
+                outbox_ids = apply_effects(db, ctx, turn.effects, self.handlers)
         reply = end(turn.reply.text) if turn.reply.end else con(turn.reply.text)
         self.store.put(hop.session_id,
                        Envelope(organization_id, turn.state.to_dict(), hop.text, reply))
+        if outbox_ids and self.send_replies is not None:
+            try:
+                self.send_replies(outbox_ids)
+            except Exception:
+                # Committed and queued: the rows wait in the outbox; the reply still goes out.
+                log.exception("USSD session %s: SMS queued but not handed over",
+                              hop.session_id[:40])
         return reply
 
 

@@ -1,0 +1,590 @@
+"""What flows/vote.yaml calls: the lookups, validator and effects of voting by USSD.
+
+The flow, screen by screen (answers it keeps are named pb_*):
+- `pb_open`: no cycle in VOTING -> a polite END. Otherwise the open round (app.pb.rounds) and
+  whether it is keyed on national ID numbers; if so the voter types the number, checked by
+  `national_id` (app.pb.voters.normalise_national_id). The normalised number stays in the
+  session's answers only (Redis, with the session's TTL, where AT's cumulative `text` holds
+  it anyway) and reaches the database only as keyed tags.
+- `pb_where`: a registered voter goes to their cycle, or to an END naming their place when no
+  cycle of the round is open there. A first-time voter confirms the contact's ward when it
+  has an open cycle, else picks a sub-county, then a ward (paged lists; the sub-county step is
+  skipped when all wards share one parent). A ward with no open cycle ends the session and
+  registers nothing; otherwise "Vote in X? 1. Yes" registers the place with an Action
+  (`pb_register`): the first answer stands for the round.
+- `pb_load`: the selection to start from: an unconfirmed draft from an earlier session within
+  10 minutes (app.pb.drafts), else the current ballot (a voter may change it while voting is
+  open; the latest counts), else nothing.
+- The ballot: "99. Done" first (typed from any page), then the accepted proposals keyed by
+  their code, "*" marking chosen ones, with what is left above the list and a note after a
+  refused toggle. Each change goes through app.pb.ballot_rules.toggle in a Call returning
+  Update, and is saved as a draft (`pb_draft`). Choose-one goes straight to the summary;
+  cumulative asks for points (0 removes).
+- Summary, then Confirm: `pb_recheck` validates against the database (phase, place, rules)
+  before the receipt is made, so the final screen is honest. `pb_cast` re-validates in the
+  hop's transaction; if voting closed in the milliseconds between, the vote is not recorded
+  and the voter gets an SMS apology instead of the receipt SMS. Either SMS is an outbox row
+  written in that transaction; the gateway hands it to the sender after commit. The receipt
+  ends the session ("Thank you. Your vote is recorded. Receipt: ..."), or heads the consent
+  question the first time. A session replayed from AT's text confirming the same choices
+  gets the same receipt (app.pb.drafts), finds it on the ballot, and applies nothing again.
+  Not covered: a first-time voter's session replayed after its ward was registered takes the
+  registered path, so its later inputs shift (the language question has the same limit).
+- Profile questions, once per contact, after the first confirmed ballot: consent, then
+  gender, age band and the Washington Group short question, each skippable. Declining stores
+  "skipped" answers so nobody is asked twice. VoterProfile holds the contact, never a ballot.
+
+Lookups read the database through the session factory; a cycle's proposals are cached for
+VIEW_TTL seconds (they are fixed while voting is open), its phase is always read fresh.
+`PbFlows()` without a database is what `baraza flows check` uses: names and sizes only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import (
+    Ballot,
+    Channel,
+    Cycle,
+    Organization,
+    Phase,
+    Place,
+    SendLane,
+    VoterProfile,
+)
+from app.engine.flow import N_, Choice, Invalid, Lookup, Query, Update, Valid, Validator
+from app.pb import ballots, rounds
+from app.pb.ballot_rules import (
+    BallotKind,
+    BallotSpec,
+    Problem,
+    Verdict,
+    decode,
+    encode,
+    judge,
+    remaining,
+    toggle,
+)
+from app.pb.ballot_text import (
+    ASK_LENGTH,
+    POINTS_NOW,
+    STATUS_LENGTH,
+    SUMMARY_LENGTH,
+    fill,
+    proposal_label,
+    short_title,
+    status_text,
+    summary_text,
+)
+from app.pb.drafts import Draft, DraftStore
+from app.pb.proposals import accepted
+from app.pb.sms_votes import RECEIPT_WORDS
+from app.pb.voters import InvalidNationalId, Keyring, normalise_national_id
+from app.services import contacts, outbox
+
+if TYPE_CHECKING:
+    from app.engine import Effect
+    from app.services.flow_host import EffectContext
+
+Gettext = Callable[[str], str]
+
+# Session answers the vote flow keeps.
+ROUND, NID, PLACE, CYCLE = "pb_round", "pb_nid", "pb_place", "pb_cycle"
+SUB, WARD, SEL, NOTE, BASE = "pb_sub", "pb_ward", "pb_sel", "pb_note", "pb_base"
+PICK, CODE, POINTS, RECEIPT = "pb_pick", "pb_code", "pb_pts", "pb_receipt"
+CONSENT, GENDER, AGE, DISABILITY = "pf_consent", "pf_gender", "pf_age", "pf_disability"
+TOP = "top"  # wards with no parent place
+DONE_KEY = "99"
+
+DONE = N_("Done")
+BAD_ID = N_("An ID number has 6 to 10 digits.")
+RECEIPT_SMS = N_("Your vote in {cycle} is recorded. Receipt: {receipt}. To check it, send "
+                 "{word} {receipt} to {short_code}.")
+SORRY_CLOSED = N_("Sorry, your vote in {cycle} was not recorded: voting has closed.")
+SORRY_REFUSED = N_("Sorry, your vote in {cycle} was not recorded. Please dial {ussd} and try "
+                   "again.")
+
+PLACE_NAME_LENGTH = 30
+RECEIPT_LENGTH = ballots.RECEIPT_DIGITS
+CYCLE_NAME_IN_SMS = 40
+VIEW_TTL = 30.0  # seconds a cycle's proposal list is reused between hops
+
+PROFILE_VALUES = {
+    GENDER: ("female", "male", "other"),
+    AGE: ("under18", "18-24", "25-34", "35-49", "50-64", "65+"),
+    DISABILITY: ("yes", "no"),
+}
+SKIPPED = "skipped"
+
+EffectHandler = Callable[[Session, "EffectContext", "Effect"], "list[int] | None"]
+
+
+@dataclass(frozen=True)
+class Item:
+    code: int
+    title: str
+    titles: Mapping[str, str]
+    cost: int
+
+    def title_in(self, language: str) -> str:
+        return self.titles.get(language) or self.title
+
+
+@dataclass(frozen=True)
+class BallotView:
+    """What the ballot screens show of a cycle; cached, so never trusted for its phase."""
+
+    cycle_id: int
+    organization_id: int
+    name: str
+    spec: BallotSpec
+    currency: str
+    items: tuple[Item, ...]
+
+    @classmethod
+    def of(cls, cycle: Cycle, currency: str) -> BallotView:
+        items = tuple(Item(p.code, p.title, dict(p.titles or {}), p.cost)
+                      for p in accepted(cycle))
+        return cls(cycle.id, cycle.organization_id, cycle.name, ballots.spec_for(cycle),
+                   currency, items)
+
+    def item(self, code: int) -> Item | None:
+        return next((i for i in self.items if i.code == code), None)
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+@dataclass
+class PbFlows:
+    """The vote flow's capabilities; built once by the runtime with its database and keys."""
+
+    sessions: sessionmaker[Session] | None = None
+    keyring: Keyring | None = None
+    drafts: DraftStore | None = None
+    gettext_for: Callable[[str], Gettext] = lambda language: _plain
+    clock: Callable[[], float] = time.monotonic
+    _views: dict[int, tuple[float, BallotView]] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    # -- what the host registers ---------------------------------------------------------
+
+    def lookups(self) -> dict[str, Lookup]:
+        return {
+            "pb_open": Lookup(self.open),
+            "pb_where": Lookup(self.where),
+            "pb_place_name": Lookup(self.place_name, PLACE_NAME_LENGTH),
+            "pb_areas": Lookup(self.areas),
+            "pb_subcounties": Lookup(self.subcounties),
+            "pb_wards": Lookup(self.wards),
+            "pb_ward_name": Lookup(self.ward_name, PLACE_NAME_LENGTH),
+            "pb_ward_check": Lookup(self.ward_check),
+            "pb_load": Lookup(self.load),
+            "pb_status": Lookup(self.status, STATUS_LENGTH),
+            "pb_ballot": Lookup(self.ballot),
+            "pb_pick": Lookup(self.pick),
+            "pb_points_ask": Lookup(self.points_ask, ASK_LENGTH),
+            "pb_set_points": Lookup(self.set_points),
+            "pb_review": Lookup(self.review),
+            "pb_summary": Lookup(self.summary, SUMMARY_LENGTH),
+            "pb_recheck": Lookup(self.recheck),
+            "pb_new_receipt": Lookup(self.new_receipt, RECEIPT_LENGTH),
+            "pb_profile_wanted": Lookup(self.profile_wanted),
+        }
+
+    def validators(self) -> dict[str, Validator]:
+        return {"national_id": national_id}
+
+    def handlers(self) -> dict[str, EffectHandler]:
+        return {
+            "pb_register": self.register,
+            "pb_draft": self.keep_draft,
+            "pb_cast": self.cast,
+            "pb_profile": self.save_profile,
+        }
+
+    @property
+    def online(self) -> bool:
+        return self.sessions is not None and self.keyring is not None
+
+    # -- where the voter votes -------------------------------------------------------------
+
+    def open(self, q: Query) -> object:
+        """'none', or the round's voter key ('phone' / 'national_id') with the round saved."""
+        if not self.online:
+            return "none"
+        with self.sessions() as db:
+            round_name = rounds.open_round(db, _org(q))
+            if round_name is None:
+                return "none"
+            by_id = rounds.uses_national_id(db, _org(q), round_name)
+        return Update("national_id" if by_id else "phone", {ROUND: round_name, NID: ""})
+
+    def where(self, q: Query) -> object:
+        """'open' (registered, cycle found), 'elsewhere' (registered, nothing open there),
+        'suggest' (the contact's ward has a vote) or 'new' (ask for the ward)."""
+        with self.sessions() as db:
+            org, round_name = _org(q), q.answers.get(ROUND, "")
+            place = ballots.registered_place(db, self.keyring, org, round_name, _identity(q))
+            if place is None:
+                contact = contacts.find_contact(db, org, q.msisdn)
+                ward = db.get(Place, contact.ward_id) if contact and contact.ward_id else None
+                if ward is not None and rounds.cycle_in_round(db, org, round_name, ward):
+                    return Update("suggest", {WARD: str(ward.id)})
+                return "new"
+            cycle = rounds.cycle_in_round(db, org, round_name, place)
+            if cycle is None:
+                return Update("elsewhere", {PLACE: str(place.id)})
+            return Update("open", {PLACE: str(place.id), CYCLE: str(cycle.id)})
+
+    def place_name(self, q: Query) -> str:
+        return self._name_of(q, q.answers.get(PLACE, ""))
+
+    def ward_name(self, q: Query) -> str:
+        return self._name_of(q, q.answers.get(WARD, ""))
+
+    def areas(self, q: Query) -> object:
+        """'many' sub-counties to choose from, or 'one' (saved, the step is skipped)."""
+        with self.sessions() as db:
+            groups = _groups(db, _org(q))
+        if len(groups) > 1:
+            return "many"
+        only = groups[0] if groups else None
+        return Update("one", {SUB: str(only.id) if only is not None else TOP})
+
+    def subcounties(self, q: Query) -> list[Choice]:
+        if not self.online:
+            return []
+        with self.sessions() as db:
+            return [Choice(p.name, str(p.id)) for p in _groups(db, _org(q)) if p is not None]
+
+    def wards(self, q: Query) -> list[Choice]:
+        if not self.online:
+            return []
+        sub = q.answers.get(SUB, TOP)
+        parent = None if sub == TOP or not sub.isdigit() else int(sub)
+        with self.sessions() as db:
+            return [Choice(p.name, str(p.id)) for p in _leaves(db, _org(q))
+                    if p.parent_id == parent]
+
+    def ward_check(self, q: Query) -> object:
+        """'open' with the cycle saved, or 'none' when the ward has no open cycle."""
+        with self.sessions() as db:
+            ward = _place(db, _org(q), q.answers.get(WARD, ""))
+            if ward is None:
+                return "none"
+            cycle = rounds.cycle_in_round(db, _org(q), q.answers.get(ROUND, ""), ward)
+            if cycle is None:
+                return "none"
+            return Update("open", {CYCLE: str(cycle.id), PLACE: str(ward.id)})
+
+    # -- the ballot ------------------------------------------------------------------------
+
+    def load(self, q: Query) -> object:
+        """Start from a draft left by another session, else the current ballot. A session
+        replayed from AT's text starts where it first started (see app.pb.drafts)."""
+        view = self._view(q)
+        if view is None:
+            return Update("ok", {SEL: "", BASE: "", NOTE: ""})
+        draft = self._draft(view.cycle_id, q)
+        if draft is not None and draft.session_id == q.vars.get("session_id"):
+            selection, note = decode(draft.base), ""
+        elif draft is not None and not draft.receipt:
+            selection, note = decode(draft.selection), "resumed"
+        else:
+            with self.sessions() as db:
+                cycle = db.get(Cycle, view.cycle_id)
+                selection = ballots.selection_of(db, self.keyring, cycle, _identity(q))
+            note = "voted" if selection else ""
+        start = encode(_known(view, selection))
+        return Update("ok", {SEL: start, BASE: start, NOTE: note})
+
+    def status(self, q: Query) -> str:
+        view = self._view(q)
+        if view is None:
+            return ""
+        _ = self.gettext_for(q.language)
+        return status_text(view.spec, _selection(q), q.answers.get(NOTE, ""), view.currency, _)
+
+    def ballot(self, q: Query) -> list[Choice]:
+        view = self._view(q)
+        if view is None:
+            return []
+        _ = self.gettext_for(q.language)
+        selection = _selection(q)
+        cumulative = view.spec.kind == BallotKind.CUMULATIVE
+        return [Choice(_(DONE), "done", DONE_KEY)] + [
+            Choice(proposal_label(i.title_in(q.language), i.cost, selection.get(i.code),
+                                  cumulative), str(i.code), str(i.code))
+            for i in view.items
+        ]
+
+    def pick(self, q: Query) -> object:
+        """'done', 'chosen' (choose-one), 'points' (cumulative) or 'toggled'."""
+        view, picked = self._view(q), q.answers.get(PICK, "")
+        if view is None or not picked.isdigit():
+            return "done"
+        code, spec, selection = int(picked), view.spec, _selection(q)
+        if spec.kind == BallotKind.CHOOSE_ONE:
+            return Update("chosen", {SEL: encode({code: 1}), NOTE: ""})
+        if spec.kind == BallotKind.CUMULATIVE:
+            return Update("points", {CODE: str(code)})
+        changed, verdict = toggle(spec, selection, code)
+        return Update("toggled", {SEL: encode(changed), NOTE: _note(verdict, spec, selection)})
+
+    def points_ask(self, q: Query) -> str:
+        view, code = self._view(q), _int(q.answers.get(CODE))
+        item = view.item(code) if view is not None else None
+        if item is None:
+            return ""
+        _ = self.gettext_for(q.language)
+        selection = _selection(q)
+        return fill(_(POINTS_NOW), title=f"{code}. {short_title(item.title_in(q.language))}",
+                    now=selection.get(code, 0),
+                    left=remaining(view.spec, selection))[:ASK_LENGTH]
+
+    def set_points(self, q: Query) -> object:
+        view = self._view(q)
+        if view is None:
+            return "ok"
+        code, points, selection = _int(q.answers.get(CODE)), _int(q.answers.get(POINTS)), \
+            _selection(q)
+        changed, verdict = toggle(view.spec, selection, code, points)
+        note = "" if verdict.ok else \
+            f"points:{remaining(view.spec, selection) + selection.get(code, 0)}"
+        return Update("ok", {SEL: encode(changed), NOTE: note})
+
+    def review(self, q: Query) -> object:
+        """'ok' to the summary, 'fix' back to the ballot with a note, or 'closed'."""
+        with self.sessions() as db:
+            cycle = _cycle(db, q)
+            if cycle is None or cycle.phase != Phase.VOTING:
+                return "closed"
+            return _judged(ballots.spec_for(cycle), _selection(q))
+
+    def summary(self, q: Query) -> str:
+        view = self._view(q)
+        if view is None:
+            return ""
+        _ = self.gettext_for(q.language)
+        titles = {i.code: short_title(i.title_in(q.language), 30) for i in view.items}
+        return summary_text(view.spec, _selection(q), titles, view.currency, _)
+
+    def recheck(self, q: Query) -> object:
+        """Right before the receipt: 'ok', 'closed', 'wrong_place' or 'fix'."""
+        with self.sessions() as db:
+            cycle = _cycle(db, q)
+            if cycle is None or cycle.phase != Phase.VOTING:
+                return "closed"
+            if not ballots.may_vote_in(db, self.keyring, cycle, _identity(q)):
+                return "wrong_place"
+            return _judged(ballots.spec_for(cycle), _selection(q))
+
+    def new_receipt(self, q: Query) -> str:
+        """A fresh receipt; the same one when this session confirms the same choices again."""
+        cycle_id = _int(q.answers.get(CYCLE))
+        draft = self._draft(cycle_id, q)
+        if (draft is not None and draft.receipt and draft.session_id == q.vars.get("session_id")
+                and draft.selection == q.answers.get(SEL, "")):
+            return draft.receipt
+        with self.sessions() as db:
+            return ballots.new_receipt(db, cycle_id)
+
+    def profile_wanted(self, q: Query) -> bool:
+        with self.sessions() as db:
+            contact = contacts.find_contact(db, _org(q), q.msisdn)
+            return contact is None or db.scalar(select(VoterProfile.id).where(
+                VoterProfile.contact_id == contact.id)) is None
+
+    # -- effects, applied by the host in the hop's transaction ---------------------------
+
+    def register(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
+        answers = effect.answers
+        ward = _place(db, ctx.organization_id, answers.get(WARD, ""))
+        if ward is None:
+            return
+        identity = answers.get(NID) or ctx.msisdn
+        ballots.register_place(db, self.keyring, ctx.organization_id, answers.get(ROUND, ""),
+                               identity, ward)
+        if not answers.get(NID):  # the ward of the phone's owner, for SMS votes and ideas
+            contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)
+            contact.ward_id = contact.ward_id or ward.id
+
+    def keep_draft(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
+        cycle_id = _int(effect.answers.get(CYCLE))
+        if self.drafts is None or not cycle_id:
+            return
+        tag = self.keyring.ballot_tag(cycle_id, effect.answers.get(NID) or ctx.msisdn)
+        self.drafts.put(tag, Draft(ctx.session_id, effect.answers.get(SEL, ""),
+                                   effect.answers.get(BASE, "")))
+
+    def cast(self, db: Session, ctx: EffectContext, effect: Effect) -> list[int]:
+        """Record the ballot and queue the receipt SMS (or an apology); ids to send."""
+        answers = effect.answers
+        cycle = db.get(Cycle, _int(answers.get(CYCLE)))
+        if cycle is None or cycle.organization_id != ctx.organization_id:
+            return []
+        identity = answers.get(NID) or ctx.msisdn
+        tag = self.keyring.ballot_tag(cycle.id, identity)
+        receipt = answers.get(RECEIPT, "")
+        if db.scalar(select(Ballot.id).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag,
+                                             Ballot.receipt == receipt)) is not None:
+            return []  # this very confirm was applied before
+        organization = db.get(Organization, ctx.organization_id)
+        contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)
+        _ = self.gettext_for(effect.language)
+        name = cycle.name[:CYCLE_NAME_IN_SMS]
+        try:
+            cast = ballots.cast_ballot(db, self.keyring, cycle, identity, decode(
+                answers.get(SEL, "")), "ussd", contact.id, receipt or None)
+        except ballots.VoteRefused as refused:
+            sorry = SORRY_CLOSED if refused.refusal == ballots.Refusal.NOT_OPEN else SORRY_REFUSED
+            body = fill(_(sorry), cycle=name, ussd=rounds.ussd_code(organization))
+        else:
+            if self.drafts is not None:  # confirmed: nothing to resume; a replay finds it
+                self.drafts.put(tag, Draft(ctx.session_id, answers.get(SEL, ""),
+                                           answers.get(BASE, ""), cast.receipt))
+            sms_codes = organization.addresses_for(Channel.SMS)
+            body = fill(_(RECEIPT_SMS), cycle=name, receipt=cast.receipt,
+                        word=RECEIPT_WORDS.get(effect.language, RECEIPT_WORDS["en"]),
+                        short_code=sms_codes[0] if sms_codes else "")
+        message = outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY)
+        return [message.id]
+
+    def save_profile(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
+        """Asked once: the first answers (or the refusal) stand."""
+        contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)
+        if db.scalar(select(VoterProfile.id).where(
+                VoterProfile.contact_id == contact.id)) is not None:
+            return
+        consent = effect.answers.get(CONSENT) == "yes"
+
+        def answer(name: str) -> str:
+            value = effect.answers.get(name, "")
+            return value if consent and value in PROFILE_VALUES[name] else SKIPPED
+
+        db.add(VoterProfile(contact_id=contact.id, gender=answer(GENDER), age_band=answer(AGE),
+                            disability=answer(DISABILITY)))
+        db.flush()
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _view(self, q: Query) -> BallotView | None:
+        cycle_id = _int(q.answers.get(CYCLE))
+        if not self.online or not cycle_id:
+            return None
+        now = self.clock()
+        with self._lock:
+            hit = self._views.get(cycle_id)
+        if hit is not None and hit[0] > now:
+            view = hit[1]
+        else:
+            with self.sessions() as db:
+                cycle = db.get(Cycle, cycle_id)
+                if cycle is None:
+                    return None
+                view = BallotView.of(cycle, db.get(Organization, cycle.organization_id).currency)
+            with self._lock:
+                self._views[cycle_id] = (now + VIEW_TTL, view)
+        return view if view.organization_id == _org(q) else None
+
+    def _draft(self, cycle_id: int, q: Query) -> Draft | None:
+        if self.drafts is None or not cycle_id:
+            return None
+        return self.drafts.get(self.keyring.ballot_tag(cycle_id, _identity(q)))
+
+    def _name_of(self, q: Query, place_id: str) -> str:
+        if not self.online:
+            return ""
+        with self.sessions() as db:
+            place = _place(db, _org(q), place_id)
+            return place.name[:PLACE_NAME_LENGTH] if place else ""
+
+
+def national_id(raw: str) -> Valid | Invalid:
+    try:
+        return Valid(normalise_national_id(raw))
+    except InvalidNationalId:
+        return Invalid(BAD_ID)
+
+
+def _org(q: Query) -> int:
+    return _int(q.vars.get("organization_id"))
+
+
+def _int(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
+
+
+def _identity(q: Query) -> str:
+    return q.answers.get(NID) or q.msisdn
+
+
+def _selection(q: Query) -> dict[int, int]:
+    return decode(q.answers.get(SEL, ""))
+
+
+def _known(view: BallotView, selection: Mapping[int, int]) -> dict[int, int]:
+    codes = {i.code for i in view.items}
+    return {code: points for code, points in selection.items() if code in codes}
+
+
+def _note(verdict: Verdict, spec: BallotSpec, selection: Mapping[int, int]) -> str:
+    """A refused change as a short code the status line puts into words."""
+    if verdict.ok:
+        return ""
+    if verdict.problem == Problem.OVER_BUDGET:
+        return f"over:{verdict.detail}"
+    if verdict.problem == Problem.TOO_MANY:
+        return f"many:{verdict.detail}"
+    if verdict.problem == Problem.TOO_MANY_POINTS:
+        return f"points:{remaining(spec, selection)}"
+    if verdict.problem == Problem.EMPTY:
+        return "empty"
+    return ""
+
+
+def _judged(spec: BallotSpec, selection: dict[int, int]) -> object:
+    verdict = judge(spec, selection)
+    if verdict.ok:
+        return Update("ok", {NOTE: ""})
+    if verdict.problem == Problem.UNKNOWN_CODE:  # withdrawn since: drop it, show what is left
+        known = {c: p for c, p in selection.items() if c in spec.costs}
+        return Update("fix", {SEL: encode(known), NOTE: ""})
+    return Update("fix", {NOTE: _note(verdict, spec, {})})
+
+
+def _cycle(db: Session, q: Query) -> Cycle | None:
+    cycle = db.get(Cycle, _int(q.answers.get(CYCLE)))
+    return cycle if cycle is not None and cycle.organization_id == _org(q) else None
+
+
+def _place(db: Session, organization_id: int, place_id: str) -> Place | None:
+    place = db.get(Place, _int(place_id)) if _int(place_id) else None
+    return place if place is not None and place.organization_id == organization_id else None
+
+
+def _leaves(db: Session, organization_id: int) -> list[Place]:
+    """Places with no places inside them: where residents live (wards, districts)."""
+    parents = select(Place.parent_id).where(Place.organization_id == organization_id,
+                                            Place.parent_id.is_not(None))
+    return list(db.scalars(select(Place).where(Place.organization_id == organization_id,
+                                               Place.id.not_in(parents))
+                           .order_by(Place.name, Place.id)))
+
+
+def _groups(db: Session, organization_id: int) -> list[Place | None]:
+    """The parents of the leaves (sub-counties), by name; None for leaves with no parent."""
+    parents: dict[int | None, Place | None] = {}
+    for leaf in _leaves(db, organization_id):
+        parents.setdefault(leaf.parent_id, leaf.parent)
+    return sorted(parents.values(), key=lambda p: ("" if p is None else p.name, p and p.id))
