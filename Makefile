@@ -25,7 +25,7 @@ catalogs: $(VENV)/.base
 messages: $(VENV)/.base
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ --no-location --sort-output \
 		--project=baraza -o locales/messages.pot .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-location --width=100
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --width=100 --ignore-obsolete
 
 run: $(VENV)/.base catalogs
 	$(BIN)/baraza db upgrade

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select, text
 
@@ -44,21 +46,20 @@ def ballots_of(runtime, cycle_id: int) -> list[tuple[str, int, dict[int, int], s
 
 
 def receipt_of(reply: str) -> str:
-    return reply.rsplit(" ", 1)[1]
+    return re.search(r"\b(\d{10})\b", reply).group(1)
 
 
 @pytest.mark.parametrize(
     ("ballot", "text", "summary", "choices"),
     [
-        ({}, "VOTE 1 3", "Vote recorded: 1, 3 (KES 650K of 700K). Receipt ", {1: 1, 3: 1}),
-        ({}, "vote 3,1,,#4", "Vote recorded: 1, 3, 4 (KES 800K of 700K)", None),
+        ({}, "VOTE 1 3", "Your vote is recorded. Receipt: ", {1: 1, 3: 1}),
+        ({}, "vote 3,1,,#4", "Your vote is recorded. Receipt: ", None),
         ({"ballot_type": "k_approval", "max_choices": 3}, "  Vote: 1, 2 , 4.",
-         "Vote recorded: 1, 2, 4 (3 of 3). Receipt ", {1: 1, 2: 1, 4: 1}),
-        ({"ballot_type": "choose_one"}, "VOTE #2", "Vote recorded: 2 (Maternity ward beds). "
-                                                   "Receipt ",
+         "Your vote is recorded. Receipt: ", {1: 1, 2: 1, 4: 1}),
+        ({"ballot_type": "choose_one"}, "VOTE #2", "Your vote is recorded. Receipt: ",
          {2: 1}),
         ({"ballot_type": "cumulative", "points": 10}, "VOTE 1:6 3=2 3",
-         "Vote recorded: 1=6, 3=3 (9 of 10 points). Receipt ", {1: 6, 3: 3}),
+         "Your vote is recorded. Receipt: ", {1: 6, 3: 3}),
     ],
 )
 def test_each_ballot_type_by_sms(client, runtime, ballot, text, summary, choices):
@@ -111,7 +112,8 @@ def test_kura_answers_in_kiswahili(client, runtime):
     fx = add_cycle(runtime)
     set_contact(runtime, fx.ward_ids["0431"], language=None)
     reply = send(client, runtime, "KURA 2 4")
-    assert reply == f"Kura imerekodiwa: 2, 4 (KES 450K kati ya 700K). Risiti {receipt_of(reply)}"
+    assert reply == (f"Kura yako imerekodiwa. Risiti: {receipt_of(reply)}. Unaweza kuibadilisha "
+                     "hadi upigaji kura utakapofungwa.")
     assert send(client, runtime, "KURA 1 2 4").startswith("Imezidi bajeti kwa KES 150K:")
 
 
@@ -155,7 +157,7 @@ def test_the_registered_place_wins_over_the_contacts_ward(client, runtime):
         cycle = db.get(Cycle, fx.cycle_id)
         ballots.register_place(db, runtime.keyring, cycle.organization_id, cycle.round, PHONE,
                                db.get(Place, fx.ward_ids["0431"]))
-    assert send(client, runtime, "VOTE 1").startswith("Vote recorded: 1 ")
+    assert send(client, runtime, "VOTE 1").startswith("Your vote is recorded.")
 
 
 def test_no_vote_when_voting_is_not_open(client, runtime):
@@ -269,3 +271,16 @@ def test_no_phone_number_in_ballot_tables_after_sms_votes(client, runtime):
                 assert not any(PHONE[1:] in str(value) for value in row), (table, row)
     with runtime.sessions() as db:
         assert db.scalar(select(Contact.msisdn)) == PHONE
+
+
+def test_how_someone_voted_by_sms_is_not_kept_next_to_their_number(client, runtime):
+    from app.db.models import InboundSms, OutboxMessage
+
+    fx = add_cycle(runtime)
+    set_contact(runtime, fx.ward_ids["0431"])
+    send(client, runtime, "VOTE 1 3")
+    with runtime.sessions() as db:
+        stored = [m.text for m in db.scalars(select(InboundSms))]
+        replies = [m.body for m in db.scalars(select(OutboxMessage))]
+    assert stored == ["vote [removed once answered]"]
+    assert all("1" not in r.replace(receipt_of(r), "") for r in replies), replies

@@ -162,3 +162,5 @@ def test_end_of_session_notification_is_stored_once(client, runtime):
     with runtime.sessions() as db:
         events = db.scalars(select(UssdSessionEvent)).all()
         assert [(e.status, e.hops, e.duration_ms) for e in events] == [("Incomplete", 3, 18000)]
+        # the keys pressed (a ballot, an ID number) are never stored next to the number
+        assert "input" not in events[0].payload and "lastAppResponse" not in events[0].payload

@@ -8,6 +8,9 @@ from datetime import UTC, datetime
 
 MAX_FIELD = 200  # AT's ids, codes and numbers are short; anything longer is not from AT
 MAX_TEXT = 20_000  # a hop's cumulative text or an SMS body; more is cut, never parsed
+# AT's end-of-session report repeats every key the caller pressed (`input`) and our last screen:
+# next to the phone number that would say how they voted, or their ID number. Never kept.
+SECRET_SESSION_FIELDS = frozenset({"input", "lastAppResponse"})
 
 
 def _field(form: Mapping[str, str], name: str, limit: int = MAX_FIELD) -> str:
@@ -59,7 +62,8 @@ class UssdEnd:
             duration_ms=_int(form.get("durationInMillis")),
             cost=_field(form, "cost", 30),
             error_message=_field(form, "errorMessage", 2000),
-            payload={k: str(v)[:2000] for k, v in list(form.items())[:30]},
+            payload={k: str(v)[:2000] for k, v in list(form.items())[:30]
+                     if k not in SECRET_SESSION_FIELDS},
         )
 
 

@@ -32,7 +32,7 @@ from app.db.models import Contact, Cycle, Organization, Phase, Place, ProposalSt
 from app.engine.flow import N_
 from app.pb import ballots, rounds
 from app.pb.ballot_rules import BallotKind, BallotSpec, Problem, judge
-from app.pb.ballot_text import fill, money, priced, selection_codes, short_title, total_text
+from app.pb.ballot_text import fill, money, priced, short_title
 from app.pb.drafts import DraftStore
 from app.pb.proposals import MAX_TITLE, ProposalError, accepted, add_proposal
 from app.pb.voters import Keyring
@@ -42,7 +42,9 @@ VOTE_WORDS = {"en": "VOTE", "sw": "KURA"}
 RECEIPT_WORDS = {"en": "RECEIPT", "sw": "RISITI"}
 IDEA_WORDS = {"en": "IDEA", "sw": "WAZO"}
 
-VOTE_RECORDED = N_("Vote recorded: {codes} ({total}). Receipt {receipt}")
+# No choices in the reply: the outbox keeps it next to the number (the voter just typed them).
+VOTE_RECORDED = N_("Your vote is recorded. Receipt: {receipt}. You may change it until voting "
+                   "closes.")
 NOT_OPEN = N_("Budget voting is not open now.")
 NEEDS_ID = N_("This vote needs your national ID number. Please vote by dialling {ussd}.")
 REGISTER_FIRST = N_("To vote, first choose your ward: dial {ussd}.")
@@ -121,7 +123,7 @@ class PbKeywords:
     drafts: DraftStore | None = None
 
     def register(self, registry: KeywordRegistry) -> None:
-        registry.register(Keyword(VOTE_WORDS, self.vote))
+        registry.register(Keyword(VOTE_WORDS, self.vote, keeps_text=False))
         registry.register(Keyword(RECEIPT_WORDS, self.receipt))
         registry.register(Keyword(IDEA_WORDS, self.idea))
 
@@ -162,13 +164,7 @@ class PbKeywords:
             return _(NOT_RECORDED)
         if self.drafts is not None:
             self.drafts.discard(self.keyring.ballot_tag(cycle.id, identity))
-        if spec.kind == BallotKind.CHOOSE_ONE:
-            [chosen] = [p for p in accepted(cycle) if p.code in selection]
-            total = short_title(chosen.title_in(request.language), 30)
-        else:
-            total = total_text(spec, selection, org.currency, _)
-        return fill(_(VOTE_RECORDED), codes=", ".join(selection_codes(spec, selection)),
-                    total=total, receipt=cast.receipt)
+        return fill(_(VOTE_RECORDED), receipt=cast.receipt)
 
     # -- RECEIPT ---------------------------------------------------------------------------
 

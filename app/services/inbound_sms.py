@@ -117,9 +117,12 @@ class InboundSmsHandler:
             inbound = db.get(InboundSms, inbound_id, populate_existing=True)
             organization = db.get(Organization, inbound.organization_id)
             contact = contacts.ensure_contact(db, organization.id, inbound.msisdn)
-            request = SmsRequest(db, organization, contact, inbound.to, parse_text(inbound.text),
-                                 self.keywords, self.gettext_for)
+            parsed = parse_text(inbound.text)
+            request = SmsRequest(db, organization, contact, inbound.to, parsed, self.keywords,
+                                 self.gettext_for)
             reply = self.keywords.answer(request)
+            if not self.keywords.keeps_text(parsed):
+                inbound.text = f"{parsed.keyword} [removed once answered]"
             if not reply:
                 return []
             message = outbox.queue_sms(db, organization.id, inbound.msisdn, reply,

@@ -73,6 +73,8 @@ class Keyword:
     handler: Handler
     usage: str | None = None  # N_() line for the help text; {word} is the local keyword
     aliases: tuple[str, ...] = ()  # accepted too, never advertised
+    # False for a message that says how someone voted: once answered, only the keyword is kept.
+    keeps_text: bool = True
 
     def word_for(self, language: str) -> str:
         return self.words.get(language) or self.words["en"]
@@ -108,6 +110,10 @@ class KeywordRegistry:
     def advertised(self) -> list[Keyword]:
         """Keywords with a help line, in registration order."""
         return [k for k in self._ordered if k.usage]
+
+    def keeps_text(self, text: ParsedText) -> bool:
+        keyword = self.find(text.keyword)
+        return keyword is None or keyword.keeps_text
 
     def answer(self, request: SmsRequest) -> str | None:
         keyword = self.find(request.text.keyword)
