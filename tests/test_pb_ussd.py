@@ -259,8 +259,12 @@ def test_a_session_replayed_from_its_text_does_not_toggle_twice(runtime, voter):
     add_contact(runtime, "makueni", PHONE, "en")
     register(runtime, fx, PHONE, "0431")
     voter.dial()
-    voter.press("1", "1", "3")  # a draft {1, 3} is kept for this very session
+    voter.press("1", "1", "3")  # a draft {1, 3} is kept for this voter
     forget_session(runtime, voter)
+    assert voter.press("99") == "END Your session has expired. Please dial again."
+    voter.dial()
+    resumed = voter.press("1")  # a new session brings the unconfirmed choices back, once each
+    assert "Your earlier choices are back." in resumed, resumed
     assert voter.press("99").startswith("CON You chose 1, 3\n")
 
 
@@ -273,7 +277,7 @@ def test_a_retried_or_replayed_confirm_counts_once(runtime, voter):
     consent = voter.press("1")
     assert voter.post() == consent  # AT retries the hop: the same bytes, nothing applied
     forget_session(runtime, voter)
-    assert voter.post() == consent  # replayed from text: the same receipt, nothing applied
+    assert voter.post() == "END Your session has expired. Please dial again."  # nothing applied
     run_jobs(runtime)
     assert cast_ballots(runtime, fx.cycle_id) == [(receipt_in(consent.split("\n")[0]), 1,
                                                    {1: 1}, "ussd")]

@@ -3,8 +3,11 @@
 AT sends the whole session's input on every hop (`1*2*4`). We keep the last `text` with
 the session, so the new input is what `text` grew by (free text may itself hold a `*`), and a
 hop that repeats the last `text` is a retry: it gets the stored reply and changes nothing.
-When the stored session is gone (expired, or kept by another process) the inputs are replayed
-from the start; only the last input's effects are applied, the earlier ones already were.
+When there is no stored session and `text` holds one input (a code dialled with its answer
+built in, `*483*1*1#`, or a store lost after the first hop), that input is applied from the
+start. With more inputs the session is over: earlier hops may have changed what lookups
+answer (a language or ward just saved), so replaying them could walk a different path. The
+voter is asked to dial again, and unconfirmed ballot choices come back from their draft.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from app.services.ussd_sessions import Envelope, SessionStore
 
 log = logging.getLogger(__name__)
 
-MAX_REPLAYED_INPUTS = 40  # far more than any real session; a longer text is not a session
+MAX_REPLAYED_INPUTS = 1  # see the module docstring: more could replay a different path
 UNKNOWN_CODE = "This service code is not in use."
 BAD_NUMBER = "Sorry, we could not read your phone number."
 DIAL_AGAIN = N_("Your session has expired. Please dial again.")
