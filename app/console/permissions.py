@@ -18,6 +18,10 @@ class Permission(StrEnum):
     LOOKUP_CALLERS = "lookup_callers"  # one number at a time: the person on the line
     VIEW_AUDIT = "view_audit"
     MANAGE_USERS = "manage_users"
+    VIEW_CYCLES = "view_cycles"  # budget cycles and their proposals, read-only
+    MANAGE_CYCLES = "manage_cycles"  # create cycles, add and review proposals, move phases
+    VIEW_RESULTS = "view_results"  # counted results, once voting has opened
+    VIEW_TURNOUT = "view_turnout"  # who took part, by place and profile (small cells hidden)
 
 
 _EVERYONE = frozenset(Role)
@@ -30,6 +34,10 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.LOOKUP_CALLERS: frozenset({Role.ADMIN, Role.OFFICER, Role.AGENT}),
     Permission.VIEW_AUDIT: frozenset({Role.ADMIN}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
+    Permission.VIEW_CYCLES: _EVERYONE,  # agents tell callers the proposal codes
+    Permission.MANAGE_CYCLES: frozenset({Role.ADMIN, Role.OFFICER}),
+    Permission.VIEW_RESULTS: _EVERYONE,
+    Permission.VIEW_TURNOUT: frozenset({Role.ADMIN, Role.OFFICER}),
 }
 
 

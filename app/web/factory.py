@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.extensions["baraza"] = runtime
 
     from app import console
-    from app.web import at_callbacks, health, simulator
+    from app.web import at_callbacks, health, public_results, simulator
 
     csrf = CSRFProtect(app)  # every form in the browser carries a token
     health.init_app(app)
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     csrf.exempt(health.bp)
     simulator.init_app(app)
     console.init_app(app)
+    public_results.init_app(app)  # published PB results and the receipt check, no login
     return app
 
 
