@@ -273,10 +273,17 @@ def test_cycle_form_explains_what_is_wrong(client, runtime, draft, change, messa
 
 
 def test_officer_closes_reopens_and_publishes(client, runtime, pb):
+    from app.db.models import OutboxMessage, SendLane
+
+    vote(runtime, pb, {1: 1}, "+254700000777")
     signed_in(client, runtime, "officer")
     base = f"{CYCLES}/{pb.cycle_id}"
     for target in ("closed", "voting", "closed", "published"):
         assert post(client, f"{base}/phase", {"to": target}, page=base).status_code == 302
+    with runtime.sessions() as db:  # publishing told the voter the winners, once
+        notices = [(m.msisdn, m.lane, m.body) for m in db.query(OutboxMessage)]
+    assert notices == [("+254700000777", SendLane.NOTICE,
+                        "Results of Tulimani 2026/27: funded projects 1. Thank you for voting.")]
     page = text(client.get(base))
     assert "Public results page" in page and "<button" not in page.split("Phase</h2>")[1] \
         .split("Proposals</h2>")[0]

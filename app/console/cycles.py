@@ -6,7 +6,7 @@ Every change is audited in the transaction that makes it. Proposals are in
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -14,8 +14,8 @@ from app.console.access import login_required, organization_or_404
 from app.console.blueprint import bp
 from app.console.permissions import ROLES, Permission
 from app.console.request_db import db
-from app.db.models import BallotType, Cycle, Organization, Phase, VoterKey
-from app.pb import cycles
+from app.db.models import BallotType, Cycle, Organization, Phase, SendLane, VoterKey
+from app.pb import cycles, notices
 from app.pb.results_chart import money
 from app.services import audit, overview
 
@@ -111,9 +111,13 @@ def move_cycle(code: str, cycle_id: int) -> Response | tuple[str, int]:
     org = organization_or_404(code)
     cycle = cycle_or_404(org, cycle_id)
     session, before = db(), Phase(cycle.phase)
+    runtime = current_app.extensions["baraza"]
+    notice_ids: list[int] = []
     try:
-        # Publishing is only the phase move here; result notices hook in at app.pb.notices.
-        cycles.move(cycle, request.form.get("to", ""))
+        if request.form.get("to") == Phase.PUBLISHED:
+            notice_ids = notices.publish(session, cycle, runtime.catalogs.gettext_for)
+        else:
+            cycles.move(cycle, request.form.get("to", ""))
     except ValueError as exc:  # CycleError, or a phase that does not exist
         session.rollback()
         message = str(exc) if isinstance(exc, cycles.CycleError) else "unknown phase"
@@ -122,8 +126,11 @@ def move_cycle(code: str, cycle_id: int) -> Response | tuple[str, int]:
                  {"name": cycle.name, "from": str(before), "to": str(cycle.phase)},
                  organization_id=org.id)
     session.commit()
+    if notice_ids:
+        runtime.dispatcher.send_sms(notice_ids, SendLane.NOTICE)  # after commit, never before
     flash(f"{cycle.name}: {MOVES[(before, Phase(cycle.phase))].lower()} done; "
-          f"the cycle is now in phase {cycle.phase}.")
+          f"the cycle is now in phase {cycle.phase}"
+          + (f"; {len(notice_ids)} result SMS queued." if notice_ids else "."))
     return redirect(url_for("console.cycle_page", code=org.code, cycle_id=cycle.id))
 
 
