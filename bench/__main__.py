@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bench import mes, ussd_hops
+from bench import mes, ussd_hops, ussd_replay
 
 if __name__ == "__main__":
     ussd_hops.main()
     mes.main()
+    ussd_replay.main()

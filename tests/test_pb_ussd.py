@@ -50,9 +50,14 @@ def cast_ballots(runtime, cycle_id: int) -> list[tuple[str, int, dict[int, int],
     with runtime.sessions() as db:
         cycle = db.get(Cycle, cycle_id)
         codes = {p.id: p.code for p in cycle.proposals}
-        return [(b.receipt, b.revision, {codes[c.proposal_id]: c.points for c in b.choices},
+        return [(b.receipt_tag, b.revision, {codes[c.proposal_id]: c.points for c in b.choices},
                  b.channel)
                 for b in db.scalars(select(Ballot).where(Ballot.cycle_id == cycle_id))]
+
+
+def tag(runtime, cycle_id: int, receipt: str) -> str:
+    """What the database keeps of a receipt: its keyed hash, never the code."""
+    return runtime.keyring.receipt_tag(cycle_id, receipt)
 
 
 def receipt_in(screen: str) -> str:
@@ -116,7 +121,8 @@ def test_first_time_voter_picks_a_ward_and_votes_within_the_budget(runtime, vote
     receipt = receipt_in(consent.split("\n")[0])
     assert consent == (f"CON Vote recorded. Receipt: {receipt}\n3 optional questions for "
                        f"statistics? Kept apart from your vote.\n1. Yes\n2. No\n" + NAV)
-    assert cast_ballots(runtime, fx.cycle_id) == [(receipt, 1, {1: 1, 3: 1}, "ussd")]
+    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
+                                                   {1: 1, 3: 1}, "ussd")]
     run_jobs(runtime)
     [sms] = outbox(runtime)
     assert (sms.msisdn, sms.lane, sms.status, sms.body) == (
@@ -138,7 +144,8 @@ def test_k_approval_refuses_a_fourth_choice(runtime, voter):
     assert voter.press("4").startswith("CON At most 3 choices.\nChoices left: 0 of 3\n")
     assert voter.press("99") == "CON You chose 1, 2, 3 (3 of 3)\n1. Confirm\n2. Change\n" + NAV
     receipt = receipt_in(voter.press("1").split("\n")[0])
-    assert cast_ballots(runtime, fx.cycle_id) == [(receipt, 1, {1: 1, 2: 1, 3: 1}, "ussd")]
+    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
+                                                   {1: 1, 2: 1, 3: 1}, "ussd")]
 
 
 def test_choose_one_goes_to_the_summary_and_a_later_change_counts(runtime, voter):
@@ -163,9 +170,10 @@ def test_choose_one_goes_to_the_summary_and_a_later_change_counts(runtime, voter
     second = receipt_in(final)
     assert final == f"END Thank you. Your vote is recorded. Receipt: {second}"
     assert second != first
-    assert cast_ballots(runtime, fx.cycle_id) == [(second, 2, {4: 1}, "ussd")]
+    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, second), 2, {4: 1},
+                                                   "ussd")]
     with runtime.sessions() as db:
-        assert ballots.ballot_by_receipt(db, fx.organization_id, first) is None
+        assert ballots.ballot_by_receipt(db, runtime.keyring, fx.organization_id, first) is None
 
 
 def test_cumulative_points_are_asked_for_each_pick(runtime, voter):
@@ -191,7 +199,8 @@ def test_cumulative_points_are_asked_for_each_pick(runtime, voter):
     assert voter.press("99") == ("CON Your points: 1=6, 3=4 (10 of 10 points)\n1. Confirm\n"
                                  "2. Change\n" + NAV)
     receipt = receipt_in(voter.press("1").split("\n")[0])
-    assert cast_ballots(runtime, fx.cycle_id) == [(receipt, 1, {1: 6, 3: 4}, "ussd")]
+    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
+                                                   {1: 6, 3: 4}, "ussd")]
 
 
 def test_kiswahili_voter_sees_every_screen_in_kiswahili(runtime, voter):
@@ -279,7 +288,8 @@ def test_a_retried_or_replayed_confirm_counts_once(runtime, voter):
     forget_session(runtime, voter)
     assert voter.post() == "END Your session has expired. Please dial again."  # nothing applied
     run_jobs(runtime)
-    assert cast_ballots(runtime, fx.cycle_id) == [(receipt_in(consent.split("\n")[0]), 1,
+    receipt = receipt_in(consent.split("\n")[0])
+    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
                                                    {1: 1}, "ussd")]
     assert len(outbox(runtime)) == 1
 
@@ -401,7 +411,7 @@ def test_national_id_mode_keys_the_ballot_on_the_id_and_stores_it_nowhere(client
     assert other.press(national_id).startswith("CON You voted; * marks your choices.\n")
     other.press("1", "3", "99", "1")
     [(latest, revision, choices, _)] = cast_ballots(runtime, fx.cycle_id)
-    assert (revision, choices) == (2, {3: 1}) and latest != receipt
+    assert (revision, choices) == (2, {3: 1}) and latest != tag(runtime, fx.cycle_id, receipt)
     with runtime.sessions() as db:
         cycle = db.get(Cycle, fx.cycle_id)
         assert ballots.selection_of(db, runtime.keyring, cycle, national_id) == {3: 1}

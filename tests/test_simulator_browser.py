@@ -1,4 +1,4 @@
-"""The phone simulator in a real browser: dial, read the screens AT would deliver, switch language."""
+"""The phone simulator in a real browser: dial, read the screens AT delivers, switch language."""
 
 from __future__ import annotations
 

@@ -81,12 +81,13 @@ def may_vote_in(db: Session, keyring: Keyring, cycle: Cycle, identity: str) -> b
     return place is not None and cycle.place_id in {p.id for p in ancestors(place)}
 
 
-def new_receipt(db: Session, cycle_id: int) -> str:
+def new_receipt(db: Session, keyring: Keyring, cycle_id: int) -> str:
     """A random code, unused in the cycle, that a voter can type on a keypad."""
     while True:
         receipt = "".join(secrets.choice("0123456789") for _ in range(RECEIPT_DIGITS))
         if receipt[0] != "0" and db.scalar(select(Ballot.id).where(
-                Ballot.cycle_id == cycle_id, Ballot.receipt == receipt)) is None:
+                Ballot.cycle_id == cycle_id,
+                Ballot.receipt_tag == keyring.receipt_tag(cycle_id, receipt))) is None:
             return receipt
 
 
@@ -104,13 +105,14 @@ def cast_ballot(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
     ids = {p.code: p.id for p in accepted(cycle)}
     tag = keyring.ballot_tag(cycle.id, identity)
     ballot = db.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag))
-    receipt = receipt or new_receipt(db, cycle.id)
+    receipt = receipt or new_receipt(db, keyring, cycle.id)
+    receipt_tag = keyring.receipt_tag(cycle.id, receipt)
     if ballot is None:
-        ballot = Ballot(cycle_id=cycle.id, voter_tag=tag, receipt=receipt, channel=channel)
+        ballot = Ballot(cycle_id=cycle.id, voter_tag=tag, receipt_tag=receipt_tag, channel=channel)
         db.add(ballot)
     else:
         ballot.revision += 1
-        ballot.receipt, ballot.channel = receipt, channel
+        ballot.receipt_tag, ballot.channel = receipt_tag, channel
         ballot.choices.clear()
         db.flush()  # the old choices go before the new ones take their keys
     ballot.choices.extend(BallotChoice(proposal_id=ids[code], points=points)
@@ -119,16 +121,18 @@ def cast_ballot(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
             Participation.cycle_id == cycle.id, Participation.contact_id == contact_id)) is None:
         db.add(Participation(cycle_id=cycle.id, contact_id=contact_id))
     db.flush()
-    return Cast(ballot.receipt, ballot.revision)
+    return Cast(receipt, ballot.revision)
 
 
-def ballot_by_receipt(db: Session, organization_id: int, receipt: str) -> Ballot | None:
+def ballot_by_receipt(db: Session, keyring: Keyring, organization_id: int,
+                      receipt: str) -> Ballot | None:
     """The current ballot with this receipt, in any cycle of the organization."""
     code = "".join(ch for ch in receipt if ch.isdigit())
     if len(code) != RECEIPT_DIGITS:
         return None
-    return db.scalar(select(Ballot).join(Cycle).where(Cycle.organization_id == organization_id,
-                                                      Ballot.receipt == code))
+    cycle_ids = db.scalars(select(Cycle.id).where(Cycle.organization_id == organization_id))
+    tags = [keyring.receipt_tag(cycle_id, code) for cycle_id in cycle_ids]
+    return db.scalar(select(Ballot).where(Ballot.receipt_tag.in_(tags))) if tags else None
 
 
 def selection_of(db: Session, keyring: Keyring, cycle: Cycle, identity: str) -> dict[int, int]:

@@ -397,7 +397,7 @@ class PbFlows:
                 and draft.selection == q.answers.get(SEL, "")):
             return draft.receipt
         with self.sessions() as db:
-            return ballots.new_receipt(db, cycle_id)
+            return ballots.new_receipt(db, self.keyring, cycle_id)
 
     def profile_wanted(self, q: Query) -> bool:
         with self.sessions() as db:
@@ -436,8 +436,9 @@ class PbFlows:
         identity = answers.get(NID) or ctx.msisdn
         tag = self.keyring.ballot_tag(cycle.id, identity)
         receipt = answers.get(RECEIPT, "")
-        if db.scalar(select(Ballot.id).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag,
-                                             Ballot.receipt == receipt)) is not None:
+        if receipt and db.scalar(select(Ballot.id).where(
+                Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag,
+                Ballot.receipt_tag == self.keyring.receipt_tag(cycle.id, receipt))) is not None:
             return []  # this very confirm was applied before
         organization = db.get(Organization, ctx.organization_id)
         contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)

@@ -89,15 +89,15 @@ def paper_tag(keyring: Keyring, cycle_id: int, voter_id: str) -> str:
     return keyring.ballot_tag(cycle_id, f"paper:{voter_id}")
 
 
-def _receipts(db: Session, cycle_id: int) -> Iterable[str]:
-    """Fresh random receipt codes, none used in the cycle (read once, not once per ballot)."""
-    used = set(db.scalars(select(Ballot.receipt).where(Ballot.cycle_id == cycle_id)))
+def _receipt_tags(db: Session, keyring: Keyring, cycle_id: int) -> Iterable[str]:
+    """Tags of fresh random receipts, none used in the cycle (read once, not once per ballot)."""
+    used = set(db.scalars(select(Ballot.receipt_tag).where(Ballot.cycle_id == cycle_id)))
     low = 10 ** (RECEIPT_DIGITS - 1)  # as `ballots.new_receipt`: no leading zero
     while True:
-        receipt = str(low + secrets.randbelow(9 * low))
-        if receipt not in used:
-            used.add(receipt)
-            yield receipt
+        tag = keyring.receipt_tag(cycle_id, str(low + secrets.randbelow(9 * low)))
+        if tag not in used:
+            used.add(tag)
+            yield tag
 
 
 def _check(cycle: Cycle, ballots: list[PaperBallot], strict: bool) -> tuple[list[PaperBallot],
@@ -142,7 +142,7 @@ def import_paper_ballots(db: Session, keyring: Keyring, cycle: Cycle,
     ids = {p.code: p.id for p in accepted(cycle)}
     tagged = {paper_tag(keyring, cycle.id, b.voter_id): b for b in kept}
     existing = _existing(db, cycle.id, list(tagged))
-    receipts = _receipts(db, cycle.id)
+    receipt_tags = _receipt_tags(db, keyring, cycle.id)
     new_ballots: list[dict] = []
     new_choices: list[dict] = []
     replaced: list[str] = []
@@ -158,7 +158,8 @@ def import_paper_ballots(db: Session, keyring: Keyring, cycle: Cycle,
         else:
             ballot_id = uuid4().hex
             new_ballots.append({"id": ballot_id, "cycle_id": cycle.id, "voter_tag": tag,
-                                "receipt": next(receipts), "channel": CHANNEL, "revision": 1})
+                                "receipt_tag": next(receipt_tags), "channel": CHANNEL,
+                                "revision": 1})
         new_choices.extend({"ballot_id": ballot_id, "proposal_id": proposal_id, "points": points}
                            for proposal_id, points in sorted(wanted.items()))
     for start in range(0, len(replaced), batch_size):

@@ -174,7 +174,7 @@ class PbKeywords:
         code = "".join(ch for ch in request.text.rest[:40] if ch.isdigit())
         if not code:
             return fill(_(RECEIPT_USAGE), word=word)
-        ballot = ballots.ballot_by_receipt(request.db, request.organization.id, code)
+        ballot = ballots.ballot_by_receipt(request.db, self.keyring, request.organization.id, code)
         if ballot is None:
             return fill(_(RECEIPT_UNKNOWN), receipt=code[:ballots.RECEIPT_DIGITS + 2])
         cycle = request.db.get(Cycle, ballot.cycle_id)

@@ -42,3 +42,6 @@ class Keyring:
 
     def round_tag(self, organization_id: int, round_name: str, identity: str) -> str:
         return self.tag(f"round:{organization_id}:{round_name}", identity)
+
+    def receipt_tag(self, cycle_id: int, receipt: str) -> str:
+        return self.tag(f"receipt:{cycle_id}", receipt)

@@ -39,7 +39,8 @@ def index(org_code: str) -> str:
 
 @bp.route("/<org_code>/<int:cycle_id>", methods=["GET", "POST"])
 def cycle_results(org_code: str, cycle_id: int) -> str:
-    with current_app.extensions["baraza"].sessions() as db:
+    runtime = current_app.extensions["baraza"]
+    with runtime.sessions() as db:
         org = _organization_or_404(db, org_code)
         cycle = db.get(Cycle, cycle_id)
         if cycle is None or cycle.organization_id != org.id or cycle.phase != Phase.PUBLISHED:
@@ -47,7 +48,7 @@ def cycle_results(org_code: str, cycle_id: int) -> str:
         check = None
         if request.method == "POST":  # the receipt check; flask-wtf checked the CSRF token
             typed = request.form.get("receipt", "").strip()[:40]
-            ballot = ballots.ballot_by_receipt(db, org.id, typed)
+            ballot = ballots.ballot_by_receipt(db, runtime.keyring, org.id, typed)
             check = {"receipt": typed,
                      "counted": ballot is not None and ballot.cycle_id == cycle.id}
         chart = _published_chart(db, cycle)

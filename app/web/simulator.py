@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from app.channels.at_forms import InboundSmsForm, UssdHop
 from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
-from app.db.models import Channel, Organization, OutboxMessage
 from app.db.base import utcnow
+from app.db.models import Channel, Organization, OutboxMessage
 from app.services import inbound_sms, organizations
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator", template_folder="templates")

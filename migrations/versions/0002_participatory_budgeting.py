@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 02:35:47.099870
+Create Date: 2026-11-22 03:31:00.412823
 """
 
 from __future__ import annotations
@@ -61,12 +61,12 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('cycle_id', sa.Integer(), nullable=False),
     sa.Column('voter_tag', sa.String(length=64), nullable=False),
-    sa.Column('receipt', sa.String(length=12), nullable=False),
+    sa.Column('receipt_tag', sa.String(length=64), nullable=False),
     sa.Column('channel', sa.String(length=10), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycles.id'], name=op.f('fk_ballots_cycle_id_cycles')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ballots')),
-    sa.UniqueConstraint('cycle_id', 'receipt', name=op.f('uq_ballots_cycle_id_receipt')),
+    sa.UniqueConstraint('cycle_id', 'receipt_tag', name=op.f('uq_ballots_cycle_id_receipt_tag')),
     sa.UniqueConstraint('cycle_id', 'voter_tag', name=op.f('uq_ballots_cycle_id_voter_tag')),
     sqlite_with_rowid=False
     )

@@ -7,8 +7,9 @@ database dump cannot compute the tag of a given number. Who took part (needed to
 notices) is kept in `participations`, with no link to any ballot; ballots carry no timestamps,
 so the two cannot be joined by time either; ballot ids are random and the ballot tables are
 clustered on them (SQLite WITHOUT ROWID), so insertion order does not join them either.
-PostgreSQL's heap keeps insertion order until `baraza pb shuffle` (CLUSTER on the random key)
-runs; the README says when to run it.
+PostgreSQL's heap keeps insertion order; the README says how to re-cluster after voting.
+Receipts are stored as keyed hashes too: a receipt seen in an SMS or the outbox, next to a phone
+number, leads to no ballot without the key.
 """
 
 from __future__ import annotations
@@ -103,14 +104,14 @@ class Ballot(Base):
 
     __tablename__ = "ballots"
     __table_args__ = (UniqueConstraint("cycle_id", "voter_tag"),
-                      UniqueConstraint("cycle_id", "receipt"),
+                      UniqueConstraint("cycle_id", "receipt_tag"),
                       {"sqlite_with_rowid": False})
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True,
                                     default=lambda: uuid4().hex)  # random: no insertion order
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
     voter_tag: Mapped[str] = mapped_column(String(64))  # HMAC; the key is not in the database
-    receipt: Mapped[str] = mapped_column(String(12))
+    receipt_tag: Mapped[str] = mapped_column(String(64))  # HMAC of the receipt code
     channel: Mapped[str] = mapped_column(String(10))  # ussd, sms, paper
     revision: Mapped[int] = mapped_column(default=1)
 
