@@ -129,6 +129,42 @@ def test_a_call_may_update_answers_and_pick_the_outcome():
     assert engine.resume(turn.state, "bob").reply.text == "Hello BOB"
 
 
+def test_coming_back_to_the_same_screen_keeps_its_page_and_history():
+    loop = MAIN.replace("""    save: ward
+    next: store""", """    save: ward
+    next: again
+  again:
+    call: is_member
+    outcomes: {true: store}
+    default: pick""")  # non-members (this caller) come back to the list
+    engine = make_engine(loop)
+    on_page_two = play(engine, "1", "98")
+    key = on_page_two.reply.text.splitlines()[1].split(".")[0]  # the first ward on page 2
+    after = engine.resume(on_page_two.state, key)
+    assert after.state.position == on_page_two.state.position  # the page showing that ward
+    assert after.state.history == on_page_two.state.history  # one Back still leaves the list
+    assert play(engine, "1").reply == engine.resume(after.state, "0").reply  # page 1
+    from_page_one = engine.resume(after.state, "1")  # typed from memory: its page is shown
+    assert from_page_one.state.position.page == 0 and "\n1. Ward number 01" in \
+        from_page_one.reply.text
+
+
+def test_a_pinned_choice_shows_on_every_page():
+    pinned = MAIN.replace("options_from: wards", "options_from: wards_and_done")
+    caps = Capabilities(lookups={**CAPS.lookups, "wards_and_done": Lookup(
+        lambda q: [Choice("Done", "done", "99", pinned=True)] + WARDS)},
+        validators=BUILT_IN, actions=CAPS.actions, vars=CAPS.vars)
+    flows = {"main": parse_flow("main", pinned, "main.yaml")}
+    check_flows(flows, caps, {"en": identity}, 160)
+    engine = Engine(flows, caps, lambda lang: identity, 160)
+    turn = engine.resume(engine.start("+254700000000", "en", {"org_name": "T"}).state, "1")
+    for _ in range(3):
+        assert turn.reply.text.splitlines()[1] == "99. Done"
+        assert len("CON " + turn.reply.text) <= 160
+        turn = engine.resume(turn.state, "98")
+    assert engine.resume(turn.state, "99").effects[0].answers["ward"] == "done"
+
+
 def test_state_survives_serialisation():
     engine = make_engine()
     turn = play(engine, "1", "98")

@@ -86,6 +86,7 @@ class Choice:
     label: str
     value: str
     key: str | None = None  # what the user types; the position in the list when None
+    pinned: bool = False  # shown on every page, before the others (e.g. "99. Done")
 
 
 @dataclass(frozen=True)

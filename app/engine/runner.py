@@ -104,6 +104,7 @@ class _Entry:
     next: str
     save_value: str | None = None
     set_language: str | None = None
+    pinned: bool = False
 
 
 class Engine:
@@ -169,7 +170,8 @@ class Engine:
         if node.save and chosen.save_value is not None:
             answers[node.save] = chosen.save_value
         language = chosen.set_language or state.language
-        return self._go(replace(state, answers=answers, language=language), chosen.next)
+        return self._go(replace(state, answers=answers, language=language), chosen.next,
+                        focus=chosen.key)
 
     def _answer(self, state: State, node: Input, raw: str) -> Turn:
         validator = self.capabilities.validators[node.validate]
@@ -179,13 +181,31 @@ class Engine:
         answers = {**state.answers, node.save: outcome.value[: node.max_length]}
         return self._go(replace(state, answers=answers), node.next)
 
-    def _go(self, state: State, target: str, push: bool = True) -> Turn:
+    def _go(self, state: State, target: str, push: bool = True, focus: str | None = None) -> Turn:
         history = state.history + (replace(state.position, page=0),) if push else state.history
         flow, node = split_target(target, state.position.flow)
         moved = replace(state, position=Position(flow, node), history=history)
         effects: list[Effect] = []
         moved = self._settle(moved, effects)
+        if _same_screen(moved.position, state.position):
+            # Back on the list just left (a ballot after a toggle): not a step forward, so
+            # "0. Back" still leads where it did, and the page shown holds the item just chosen.
+            moved = replace(moved, history=state.history)
+            moved = replace(moved, position=replace(moved.position,
+                                                    page=self._page_of(moved, focus)))
         return Turn(moved, self._render(moved), tuple(effects))
+
+    def _page_of(self, state: State, key: str | None) -> int:
+        node = self._node(state.position)
+        if not isinstance(node, Menu) or key is None:
+            return 0
+        entries = self._entries(state, node)
+        unpinned = [e for e in entries if not e.pinned]
+        position = next((i for i, e in enumerate(unpinned) if e.key == key), None)
+        if position is None:
+            return state.position.page  # a pinned entry: it is on every page
+        pages = self._page_list(state, node, entries)
+        return next((n for n, (start, stop) in enumerate(pages) if start <= position < stop), 0)
 
     def _settle(self, state: State, effects: list[Effect]) -> State:
         """Run calls and actions until a node that waits for the user (or ends)."""
@@ -234,11 +254,13 @@ class Engine:
         if isinstance(node, Input):
             return Reply(render.compose(header, footer, self.max_chars), end=False)
         assert isinstance(node, Menu)
-        lines = [Line(e.key, e.label) for e in self._entries(state, node)]
+        entries = self._entries(state, node)
+        pinned = [Line(e.key, e.label) for e in entries if e.pinned]
+        lines = [Line(e.key, e.label) for e in entries if not e.pinned]
         more = Line(MORE_KEY, _(render.MORE))
-        pages = self._pages(state, node, lines, footer, _)
+        pages = self._page_list(state, node, entries)
         start, stop = pages[min(state.position.page, len(pages) - 1)]
-        shown = lines[start:stop] + ([more] if stop < len(lines) else [])
+        shown = pinned + lines[start:stop] + ([more] if stop < len(lines) else [])
         return Reply(render.compose(header, shown + footer, self.max_chars), end=False)
 
     def _pages(self, state: State, node: Menu, lines: list[Line], footer: list[Line],
@@ -251,10 +273,15 @@ class Engine:
                                   self.max_chars)
 
     def _has_next_page(self, state: State, node: Menu, entries: list[_Entry]) -> bool:
+        return state.position.page + 1 < len(self._page_list(state, node, entries))
+
+    def _page_list(self, state: State, node: Menu,
+                   entries: list[_Entry]) -> list[tuple[int, int]]:
+        """Pages of the unpinned entries; pinned ones count as fixed lines on every page."""
         _ = self.gettext_for(state.language)
-        lines = [Line(e.key, e.label) for e in entries]
-        pages = self._pages(state, node, lines, self._footer(state, node, _), _)
-        return state.position.page + 1 < len(pages)
+        pinned = [Line(e.key, e.label) for e in entries if e.pinned]
+        lines = [Line(e.key, e.label) for e in entries if not e.pinned]
+        return self._pages(state, node, lines, pinned + self._footer(state, node, _), _)
 
     def _footer(self, state: State, node: Node, _: Gettext) -> list[Line]:
         if isinstance(node, Input) and not node.nav:
@@ -301,9 +328,14 @@ class Engine:
         return limits
 
 
+def _same_screen(a: Position, b: Position) -> bool:
+    return (a.flow, a.node) == (b.flow, b.node)
+
+
 def _dynamic_entry(position: int, choice: Choice, node: Menu) -> _Entry:
     assert node.next is not None
-    return _Entry(choice.key or str(position), choice.label, node.next, choice.value)
+    return _Entry(choice.key or str(position), choice.label, node.next, choice.value,
+                  pinned=choice.pinned)
 
 
 def outcome_key(result: object) -> str:

@@ -322,7 +322,7 @@ class PbFlows:
         _ = self.gettext_for(q.language)
         selection = _selection(q)
         cumulative = view.spec.kind == BallotKind.CUMULATIVE
-        return [Choice(_(DONE), "done", DONE_KEY)] + [
+        return [Choice(_(DONE), "done", DONE_KEY, pinned=True)] + [
             Choice(proposal_label(i.title_in(q.language), i.cost, selection.get(i.code),
                                   cumulative), str(i.code), str(i.code))
             for i in view.items
