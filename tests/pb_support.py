@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.db.models import Phase, ProposalStatus
+from sqlalchemy import select
+
+from app.db.models import Ballot, Cycle, Phase, ProposalStatus
 from app.pb import cycles, proposals
 from app.runtime import Runtime
 from app.services import places
@@ -51,3 +53,18 @@ def add_cycle(runtime: Runtime, *, ballot_type: str = "approval", budget: int = 
         if open_voting:
             cycles.move(cycle, Phase.VOTING)
         return Fixture(org.id, cycle.id, ward_ids)
+
+
+def stored_ballots(runtime: Runtime, cycle_id: int) -> list[tuple[str, int, dict[int, int], str]]:
+    """(receipt tag, revision, {code: points}, channel) of every ballot of the cycle."""
+    with runtime.sessions() as db:
+        cycle = db.get(Cycle, cycle_id)
+        codes = {p.id: p.code for p in cycle.proposals}
+        return [(b.receipt_tag, b.revision, {codes[c.proposal_id]: c.points for c in b.choices},
+                 b.channel)
+                for b in db.scalars(select(Ballot).where(Ballot.cycle_id == cycle_id))]
+
+
+def tag(runtime: Runtime, cycle_id: int, receipt: str) -> str:
+    """What the database keeps of a receipt: its keyed hash, never the code."""
+    return runtime.keyring.receipt_tag(cycle_id, receipt)

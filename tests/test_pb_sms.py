@@ -7,13 +7,13 @@ import re
 import pytest
 from sqlalchemy import select, text
 
-from app.db.models import Ballot, Contact, Cycle, Phase, Place, Proposal, VoterPlace
+from app.db.models import Contact, Cycle, Phase, Place, Proposal, VoterPlace
 from app.pb import ballots, cycles
 from app.pb.sms_votes import parse_amount, parse_votes
 from app.services import contacts
 from app.services.organizations import organization_by_code
 from tests.pb_phone import Phone
-from tests.pb_support import add_cycle
+from tests.pb_support import add_cycle, stored_ballots, tag
 from tests.sms_support import NANDI_SMS, PHONE, inbound, outbox, post_sms, run_jobs
 
 
@@ -36,18 +36,6 @@ def set_contact(runtime, ward_id: int | None, language: str | None = "en",
         contact.ward_id, contact.language = ward_id, language
 
 
-def ballots_of(runtime, cycle_id: int) -> list[tuple[str, int, dict[int, int], str]]:
-    with runtime.sessions() as db:
-        cycle = db.get(Cycle, cycle_id)
-        codes = {p.id: p.code for p in cycle.proposals}
-        return [(b.receipt_tag, b.revision, {codes[c.proposal_id]: c.points for c in b.choices},
-                 b.channel)
-                for b in db.scalars(select(Ballot).where(Ballot.cycle_id == cycle_id))]
-
-
-def tag(runtime, cycle_id: int, receipt: str) -> str:
-    """What the database keeps of a receipt: its keyed hash, never the code."""
-    return runtime.keyring.receipt_tag(cycle_id, receipt)
 
 
 def receipt_of(reply: str) -> str:
@@ -74,11 +62,11 @@ def test_each_ballot_type_by_sms(client, runtime, ballot, text, summary, choices
     if choices is None:  # 400K + 250K + 150K is over the budget: a correction, nothing stored
         assert reply == ("Over budget by KES 100K: your choices cost KES 800K of 700K. "
                          "Nothing was recorded.")
-        assert ballots_of(runtime, fx.cycle_id) == []
+        assert stored_ballots(runtime, fx.cycle_id) == []
         return
     assert reply.startswith(summary) and len(reply) <= 160
-    assert ballots_of(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt_of(reply)), 1,
-                                                 choices, "sms")]
+    receipt = tag(runtime, fx.cycle_id, receipt_of(reply))
+    assert stored_ballots(runtime, fx.cycle_id) == [(receipt, 1, choices, "sms")]
     with runtime.sessions() as db:  # the contact's ward is now their place for the round
         assert db.scalar(select(VoterPlace.place_id)) == fx.ward_ids["0431"]
 
@@ -100,7 +88,7 @@ def test_corrections_record_nothing(client, runtime, ballot, text, expected):
     fx = add_cycle(runtime, **ballot)
     set_contact(runtime, fx.ward_ids["0431"])
     assert send(client, runtime, text) == expected
-    assert ballots_of(runtime, fx.cycle_id) == []
+    assert stored_ballots(runtime, fx.cycle_id) == []
     with runtime.sessions() as db:
         assert db.scalars(select(VoterPlace)).all() == []
 
@@ -129,7 +117,7 @@ def test_a_later_vote_replaces_the_earlier_one(client, runtime):
     first = receipt_of(send(client, runtime, "VOTE 1"))
     second = receipt_of(send(client, runtime, "VOTE 2 3"))
     assert first != second
-    assert ballots_of(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, second), 2,
+    assert stored_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, second), 2,
                                                  {2: 1, 3: 1}, "sms")]
     assert send(client, runtime, f"RECEIPT {second}") == (
         f"Receipt {second} is valid: your vote in Tulimani 2026/27 is counted.")
@@ -145,7 +133,7 @@ def test_a_duplicate_sms_id_counts_once(client, runtime):
         assert post_sms(client, "VOTE 1 3", at_id="ATXid_same").status_code == 200
         run_jobs(runtime)
     assert len(inbound(runtime)) == 1 and len(outbox(runtime)) == 1
-    [(receipt, revision, choices, _)] = ballots_of(runtime, fx.cycle_id)
+    [(receipt, revision, choices, _)] = stored_ballots(runtime, fx.cycle_id)
     assert revision == 1 and choices == {1: 1, 3: 1}
 
 
@@ -153,7 +141,7 @@ def test_voters_with_no_ward_are_sent_to_the_ussd_menu(client, runtime):
     fx = add_cycle(runtime)
     set_contact(runtime, None)
     assert send(client, runtime, "VOTE 1") == "To vote, first choose your ward: dial *483*1#."
-    assert ballots_of(runtime, fx.cycle_id) == []
+    assert stored_ballots(runtime, fx.cycle_id) == []
 
 
 def test_the_registered_place_wins_over_the_contacts_ward(client, runtime):
@@ -173,7 +161,7 @@ def test_no_vote_when_voting_is_not_open(client, runtime):
     with runtime.sessions.begin() as db:
         cycles.move(db.get(Cycle, fx.cycle_id), Phase.CLOSED)
     assert send(client, runtime, "VOTE 1") == "Budget voting is not open now."
-    assert ballots_of(runtime, fx.cycle_id) == []
+    assert stored_ballots(runtime, fx.cycle_id) == []
 
 
 def test_national_id_rounds_are_voted_by_ussd_only(client, runtime):
@@ -181,7 +169,7 @@ def test_national_id_rounds_are_voted_by_ussd_only(client, runtime):
     set_contact(runtime, fx.ward_ids["0431"])
     assert send(client, runtime, "VOTE 1") == ("This vote needs your national ID number. "
                                                "Please vote by dialling *483*1#.")
-    assert ballots_of(runtime, fx.cycle_id) == []
+    assert stored_ballots(runtime, fx.cycle_id) == []
 
 
 def test_an_sms_vote_replaces_an_unconfirmed_ussd_draft(client, runtime):

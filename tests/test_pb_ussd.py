@@ -33,7 +33,7 @@ from app.services.organizations import organization_by_code
 from app.settings import Settings
 from tests.factories import add_contact
 from tests.pb_phone import PHONE, Phone
-from tests.pb_support import WARDS, add_cycle
+from tests.pb_support import WARDS, add_cycle, stored_ballots, tag
 from tests.sms_support import outbox, run_jobs
 
 OTHER_PHONE = "+254722000111"
@@ -45,19 +45,6 @@ NOT_OPEN = ("END Budget voting is not open here yet. When it opens you will be a
             "from this menu.")
 
 
-def cast_ballots(runtime, cycle_id: int) -> list[tuple[str, int, dict[int, int], str]]:
-    """(receipt, revision, {code: points}, channel) of every ballot of the cycle."""
-    with runtime.sessions() as db:
-        cycle = db.get(Cycle, cycle_id)
-        codes = {p.id: p.code for p in cycle.proposals}
-        return [(b.receipt_tag, b.revision, {codes[c.proposal_id]: c.points for c in b.choices},
-                 b.channel)
-                for b in db.scalars(select(Ballot).where(Ballot.cycle_id == cycle_id))]
-
-
-def tag(runtime, cycle_id: int, receipt: str) -> str:
-    """What the database keeps of a receipt: its keyed hash, never the code."""
-    return runtime.keyring.receipt_tag(cycle_id, receipt)
 
 
 def receipt_in(screen: str) -> str:
@@ -117,12 +104,12 @@ def test_first_time_voter_picks_a_ward_and_votes_within_the_budget(runtime, vote
                                 + NAV)
     assert voter.press("99") == ("CON You chose 1, 3\nCost: KES 650K of 700K\n"
                                  "1. Confirm\n2. Change\n" + NAV)
-    assert cast_ballots(runtime, fx.cycle_id) == []  # nothing is recorded before confirming
+    assert stored_ballots(runtime, fx.cycle_id) == []  # nothing is recorded before confirming
     consent = voter.press("1")
     receipt = receipt_in(consent.split("\n")[0])
     assert consent == (f"CON Vote recorded. Receipt: {receipt}\n3 optional questions for "
                        f"statistics? Kept apart from your vote.\n1. Yes\n2. No\n" + NAV)
-    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
+    assert stored_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
                                                    {1: 1, 3: 1}, "ussd")]
     run_jobs(runtime)
     [sms] = outbox(runtime)
@@ -145,7 +132,7 @@ def test_k_approval_refuses_a_fourth_choice(runtime, voter):
     assert voter.press("4").startswith("CON At most 3 choices.\nChoices left: 0 of 3\n")
     assert voter.press("99") == "CON You chose 1, 2, 3 (3 of 3)\n1. Confirm\n2. Change\n" + NAV
     receipt = receipt_in(voter.press("1").split("\n")[0])
-    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
+    assert stored_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
                                                    {1: 1, 2: 1, 3: 1}, "ussd")]
 
 
@@ -172,7 +159,7 @@ def test_choose_one_goes_to_the_summary_and_a_later_change_counts(runtime, voter
     second = receipt_in(final)
     assert final == f"END Thank you. Your vote is recorded. Receipt: {second}"
     assert second != first
-    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, second), 2, {4: 1},
+    assert stored_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, second), 2, {4: 1},
                                                    "ussd")]
     with runtime.sessions() as db:
         assert ballots.ballot_by_receipt(db, runtime.keyring, fx.organization_id, first) is None
@@ -201,7 +188,7 @@ def test_cumulative_points_are_asked_for_each_pick(runtime, voter):
     assert voter.press("99") == ("CON Your points: 1=6, 3=4 (10 of 10 points)\n1. Confirm\n"
                                  "2. Change\n" + NAV)
     receipt = receipt_in(voter.press("1").split("\n")[0])
-    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
+    assert stored_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
                                                    {1: 6, 3: 4}, "ussd")]
 
 
@@ -225,7 +212,7 @@ def test_kiswahili_voter_sees_every_screen_in_kiswahili(runtime, voter):
     [sms] = outbox(runtime)
     assert sms.body == (f"Kura yako katika Tulimani 2026/27 imerekodiwa. Risiti: {receipt}. "
                         f"Kuiangalia, tuma RISITI {receipt} kwa 40014.")
-    assert cast_ballots(runtime, fx.cycle_id)[0][2] == {1: 1, 3: 1}
+    assert stored_ballots(runtime, fx.cycle_id)[0][2] == {1: 1, 3: 1}
 
 
 # -- resume, retries, replays ---------------------------------------------------------------
@@ -237,7 +224,7 @@ def test_a_dropped_session_resumes_when_the_voter_dials_again(runtime, voter):
     voter.dial()
     voter.press(*FIRST_TIME)
     voter.press("1", "3")  # then the call drops: no confirm
-    assert cast_ballots(runtime, fx.cycle_id) == []
+    assert stored_ballots(runtime, fx.cycle_id) == []
     voter.dial()  # a new sessionId, within ten minutes
     assert voter.press("1") == ("CON Your earlier choices are back.\nBudget left: KES 50K\n"
                                 "99. Done\n1. *Borehole at Kalawa 400K\n98. More\n" + NAV)
@@ -292,7 +279,7 @@ def test_a_retried_or_replayed_confirm_counts_once(runtime, voter):
     assert voter.post() == "END Your session has expired. Please dial again."  # nothing applied
     run_jobs(runtime)
     receipt = receipt_in(consent.split("\n")[0])
-    assert cast_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
+    assert stored_ballots(runtime, fx.cycle_id) == [(tag(runtime, fx.cycle_id, receipt), 1,
                                                    {1: 1}, "ussd")]
     assert len(outbox(runtime)) == 1
 
@@ -371,7 +358,7 @@ def test_voting_closed_before_confirm_is_said_plainly(runtime, voter):
     voter.press(*FIRST_TIME, "1", "99")
     move(runtime, fx.cycle_id, Phase.CLOSED)
     assert voter.press("1") == "END Sorry, voting has closed. Your vote was not recorded."
-    assert cast_ballots(runtime, fx.cycle_id) == []
+    assert stored_ballots(runtime, fx.cycle_id) == []
 
 
 def test_voting_closed_in_the_last_instant_gets_an_sms_apology(runtime, voter, monkeypatch):
@@ -385,7 +372,7 @@ def test_voting_closed_in_the_last_instant_gets_an_sms_apology(runtime, voter, m
     monkeypatch.setitem(runtime.capabilities.lookups, "pb_recheck", Lookup(lambda q: "ok"))
     voter.press("1")
     run_jobs(runtime)
-    assert cast_ballots(runtime, fx.cycle_id) == []
+    assert stored_ballots(runtime, fx.cycle_id) == []
     assert [m.body for m in outbox(runtime)] == [
         "Sorry, your vote in Tulimani 2026/27 was not recorded: voting has closed."]
 
@@ -413,7 +400,7 @@ def test_national_id_mode_keys_the_ballot_on_the_id_and_stores_it_nowhere(client
     other.press("1")
     assert other.press(national_id).startswith("CON You voted; * marks your choices.\n")
     other.press("1", "3", "99", "1")
-    [(latest, revision, choices, _)] = cast_ballots(runtime, fx.cycle_id)
+    [(latest, revision, choices, _)] = stored_ballots(runtime, fx.cycle_id)
     assert (revision, choices) == (2, {3: 1}) and latest != tag(runtime, fx.cycle_id, receipt)
     with runtime.sessions() as db:
         cycle = db.get(Cycle, fx.cycle_id)
@@ -465,7 +452,7 @@ def test_profile_questions_are_asked_once_and_each_can_be_skipped(client, runtim
     with runtime.db.connect() as connection:  # a profile names a contact, never a ballot
         columns = {c["name"] for c in inspect(connection).get_columns("voter_profiles")}
         assert not {c for c in columns if "ballot" in c or "cycle" in c}
-    assert len(cast_ballots(runtime, fx.cycle_id)) == 2
+    assert len(stored_ballots(runtime, fx.cycle_id)) == 2
 
 
 # -- screens ---------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app.console.blueprint import bp
+from app.web.page_headers import protect_page
 
 _MESSAGES = {
     400: "The form could not be accepted.",
@@ -34,12 +35,4 @@ def http_error(error: HTTPException) -> tuple[str, int]:
 @bp.after_request
 def protect_pages(response: Response) -> Response:
     # Pages show residents' numbers: keep them out of caches, frames and other sites' logs.
-    # No inline scripts or styles exist, so a strict policy costs nothing.
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-    return response
+    return protect_page(response)

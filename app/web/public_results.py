@@ -17,6 +17,7 @@ from app.pb import ballots
 from app.pb.results import compute_results
 from app.pb.results_chart import Chart, chart_of, money
 from app.services import organizations
+from app.web.page_headers import protect_page
 
 CACHE_SIZE = 256  # published cycles whose counted results are kept in memory
 bp = Blueprint("public_results", __name__, url_prefix="/results", template_folder="templates")
@@ -64,15 +65,8 @@ def form_expired(error: CSRFError) -> tuple[str, int, dict[str, str]]:
 
 @bp.after_request
 def protect_pages(response: Response) -> Response:
-    # No inline scripts or styles, no frames; a checked receipt is not kept in caches.
-    response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-    return response
+    # A checked receipt is not kept in caches.
+    return protect_page(response)
 
 
 def _published_chart(db: Session, cycle: Cycle) -> Chart:
