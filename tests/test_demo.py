@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from app.cli import main
-from app.db.models import Channel, Contact, User
+from app.db.models import Channel, Contact, Cycle, Phase, User
 from app.services import accounts, places
 from app.services.organizations import organization_by_code, organization_for
 from tests.conftest import SHARED_DATA
@@ -46,6 +46,9 @@ def test_seed_creates_both_counties_with_logins_that_work(cli, runtime):
             residents = db.scalars(select(Contact).where(Contact.organization_id == org.id)).all()
             assert residents and all(c.name.startswith("Demo resident") for c in residents)
             assert all(c.ward_id for c in residents)
+            [cycle] = db.scalars(select(Cycle).where(Cycle.organization_id == org.id)).all()
+            assert cycle.phase == Phase.VOTING and "not a real vote" in cycle.name
+            assert all("not a real proposal" in p.description for p in cycle.proposals)
 
 
 def test_seed_if_empty_leaves_an_existing_database_alone(cli, runtime, tmp_path):

@@ -1,7 +1,7 @@
 """`baraza demo seed`: two real counties with their real wards, demo logins and demo residents.
 
-The counties and wards are public facts (IEBC units); the logins and residents are made up and
-named as demo data so nobody mistakes them for real people.
+The counties and wards are public facts (IEBC units); the logins, residents and the budget
+cycle are made up and named as demo data so nobody mistakes them for real people or projects.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Organization, Role
+from app.db.models import BallotType, Organization, Phase, Place, ProposalStatus, Role
+from app.pb import cycles, proposals
 from app.services import accounts, contacts, places
 from app.services.organizations import create_organization
 
@@ -26,6 +27,16 @@ DEMO_COUNTIES = (
          voice_display="1548"),
 )
 DEMO_RESIDENTS = (("+254700000101", "en"), ("+254700000102", "sw"), ("+254700000103", None))
+# (English title, Kiswahili title, cost in KES): invented for the demo. The cycle's name and each
+# description say so; titles stay short because USSD lists show only their first words.
+DEMO_PROPOSALS = (
+    ("Borehole at the market", "Kisima sokoni", 1_800_000),
+    ("Maternity ward beds", "Vitanda vya wodi ya uzazi", 1_200_000),
+    ("Footbridge over the river", "Daraja la miguu mtoni", 900_000),
+    ("Street lights", "Taa za barabarani", 600_000),
+    ("ECDE classroom", "Darasa la chekechea", 1_500_000),
+)
+DEMO_DESCRIPTION = "Invented for the demonstration; not a real proposal."
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ def seed_demo(db: Session, wards_csv: Path | None) -> list[Login]:
             contact.name = f"Demo resident {index + 1}"
             contact.language = language
             contact.ward_id = wards[index].id if wards else None
+        if wards:
+            _seed_demo_cycle(db, organization, wards[0].parent.parent)
         for role in (Role.ADMIN, Role.OFFICER, Role.AGENT, Role.APPROVER):
             email = f"{role.value}@{spec['code']}.demo"
             password = secrets.token_urlsafe(9)
@@ -62,6 +75,17 @@ def seed_demo(db: Session, wards_csv: Path | None) -> list[Login]:
                                  organization.id, password)
             logins.append(Login(spec["code"], role.value, email, password))
     return logins
+
+
+def _seed_demo_cycle(db: Session, organization: Organization, county: Place) -> None:
+    """A county-wide cycle open for voting, so the simulator's "Vote on the budget" works."""
+    cycle = cycles.create_cycle(
+        db, organization_id=organization.id, name="Demo budget (not a real vote)",
+        round_name="demo", place=county, budget=5_000_000, ballot_type=BallotType.APPROVAL)
+    for title, title_sw, cost in DEMO_PROPOSALS:
+        proposals.add_proposal(db, cycle, title=title, titles={"sw": title_sw}, cost=cost,
+                               description=DEMO_DESCRIPTION, status=ProposalStatus.ACCEPTED)
+    cycles.move(cycle, Phase.VOTING)
 
 
 def has_organizations(db: Session) -> bool:
