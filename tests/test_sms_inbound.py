@@ -24,10 +24,16 @@ from tests.sms_support import (
 
 HELP_EN = ("Makueni County SMS. Send one of these to 40014:\n"
            "HELP - this list\n"
-           "LANG EN/SW - change language")
-HELP_SW = ("Makueni County SMS. Tuma mojawapo ya haya kwa 40014:\n"
+           "LANG EN/SW - change language\n"
+           "VOTE 3 12 7 - vote\n"
+           "RECEIPT <code> - check vote\n"
+           "IDEA <cost> <idea>")
+HELP_SW = ("Makueni County SMS. Tuma kwa 40014:\n"
            "MSAADA - orodha hii\n"
-           "LUGHA EN/SW - badilisha lugha")
+           "LUGHA EN/SW - badilisha lugha\n"
+           "KURA 3 12 7 - piga kura\n"
+           "RISITI <nambari> - hakiki\n"
+           "WAZO <gharama> <wazo>")
 NOW_SW = "Lugha yako sasa ni Kiswahili. Tuma MSAADA kuona unachoweza kutuma."
 NOW_EN = "Your language is now English. Send HELP to see what you can text."
 CHOICES_EN = "LANG EN (English), LANG SW (Kiswahili)"
@@ -124,8 +130,10 @@ def test_keywords(client, runtime, language, text, expected, language_after):
 def test_unknown_text_gets_help_in_the_organizations_default_language(client, runtime):
     # Nandi speaks Kiswahili first; a new number has chosen nothing yet
     reply = reply_to(client, runtime, "hello", to=NANDI_SMS)
-    assert reply == ("Nandi County SMS. Tuma mojawapo ya haya kwa 1548:\n"
-                     "MSAADA - orodha hii\nLUGHA SW/EN - badilisha lugha")
+    assert reply == ("Nandi County SMS. Tuma kwa 1548:\n"
+                     "MSAADA - orodha hii\nLUGHA SW/EN - badilisha lugha\n"
+                     "KURA 3 12 7 - piga kura\nRISITI <nambari> - hakiki\n"
+                     "WAZO <gharama> <wazo>")
     [row] = outbox(runtime)
     assert row.sender == "1548"
 

@@ -20,7 +20,8 @@ from workers.__main__ import build_worker
 from workers.context import set_runtime
 
 HELP_EN = ("Makueni County SMS. Send one of these to 40014:\n"
-           "HELP - this list\nLANG EN/SW - change language")
+           "HELP - this list\nLANG EN/SW - change language\nVOTE 3 12 7 - vote\n"
+           "RECEIPT <code> - check vote\nIDEA <cost> <idea>")
 
 prod_only = pytest.mark.parametrize("stack", ["prod"])  # PostgreSQL + Redis only
 

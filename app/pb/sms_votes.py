@@ -39,6 +39,11 @@ from app.pb.voters import Keyring
 from app.services.sms_keywords import Gettext, Keyword, KeywordRegistry, SmsRequest
 
 VOTE_WORDS = {"en": "VOTE", "sw": "KURA"}
+# Lines of the HELP text ({word} is the keyword in the resident's language); short, so that
+# the whole help fits in one SMS.
+VOTE_HELP = N_("{word} 3 12 7 - vote")
+RECEIPT_HELP = N_("{word} <code> - check vote")
+IDEA_HELP = N_("{word} <cost> <idea>")
 RECEIPT_WORDS = {"en": "RECEIPT", "sw": "RISITI"}
 IDEA_WORDS = {"en": "IDEA", "sw": "WAZO"}
 
@@ -123,9 +128,9 @@ class PbKeywords:
     drafts: DraftStore | None = None
 
     def register(self, registry: KeywordRegistry) -> None:
-        registry.register(Keyword(VOTE_WORDS, self.vote, keeps_text=False))
-        registry.register(Keyword(RECEIPT_WORDS, self.receipt))
-        registry.register(Keyword(IDEA_WORDS, self.idea))
+        registry.register(Keyword(VOTE_WORDS, self.vote, VOTE_HELP, keeps_text=False))
+        registry.register(Keyword(RECEIPT_WORDS, self.receipt, RECEIPT_HELP))
+        registry.register(Keyword(IDEA_WORDS, self.idea, IDEA_HELP))
 
     # -- VOTE ------------------------------------------------------------------------------
 
