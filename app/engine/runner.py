@@ -7,7 +7,9 @@ host serialises between hops; effects are what the host must apply once the hop 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
+from functools import wraps
 from typing import Any
 
 from app.engine import render
@@ -29,6 +31,22 @@ from app.engine.flow import (
 from app.engine.render import BACK_KEY, HOME_KEY, MORE_KEY, Gettext, Line
 
 MAX_STEPS_PER_HOP = 50  # calls and actions chained in one hop; more means a loop
+
+# Data lists asked for by rendering, paging and choosing, once per hop: within a hop the same
+# query has the same answer (effects are applied after it), and the host's lookups may hit the
+# database. One memo per start/resume call, so concurrent hops never share one.
+_HOP_LISTS: ContextVar[dict[tuple, list[Choice]] | None] = ContextVar("hop_lists", default=None)
+
+
+def _one_hop(method):
+    @wraps(method)
+    def hop(*args, **kwargs):
+        token = _HOP_LISTS.set({})
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _HOP_LISTS.reset(token)
+    return hop
 
 
 class FlowRuntimeError(RuntimeError):
@@ -119,6 +137,7 @@ class Engine:
 
     # -- entry points -------------------------------------------------------------------
 
+    @_one_hop
     def start(self, msisdn: str, language: str, vars: Mapping[str, str],
               flow: str | None = None) -> Turn:
         """Begin a session at a flow's start (the home menu's flow when none is named)."""
@@ -129,6 +148,7 @@ class Engine:
         state = self._settle(state, effects)
         return Turn(state, self._render(state), tuple(effects))
 
+    @_one_hop
     def resume(self, state: State, user_input: str) -> Turn:
         """Apply one input to a session and answer with the next screen."""
         node = self._node(state.position)
@@ -295,7 +315,7 @@ class Engine:
 
     def _entries(self, state: State, node: Menu) -> list[_Entry]:
         if node.options_from:
-            choices = self.capabilities.lookups[node.options_from].fn(self._query(state))
+            choices = self._data_list(node.options_from, state)
             return [_dynamic_entry(i, c, node) for i, c in enumerate(choices, start=1)]
         _ = self.gettext_for(state.language)
         values = {**state.vars, **state.answers}
@@ -306,6 +326,17 @@ class Engine:
                    o.set_language)
             for i, o in enumerate(visible, start=1)
         ]
+
+    def _data_list(self, lookup: str, state: State) -> list[Choice]:
+        memo = _HOP_LISTS.get()
+        key = (lookup, state.language, tuple(sorted(state.answers.items())),
+               tuple(sorted(state.vars.items())))
+        if memo is not None and key in memo:
+            return memo[key]
+        choices = list(self.capabilities.lookups[lookup].fn(self._query(state)))
+        if memo is not None:
+            memo[key] = choices
+        return choices
 
     def _holds(self, lookup: str, state: State) -> bool:
         return bool(self.capabilities.lookups[lookup].fn(self._query(state)))
