@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from bench import mes, ussd_hops, ussd_replay
+from bench import add1_jumps, mes, ussd_hops, ussd_replay
 
 if __name__ == "__main__":
     ussd_hops.main()
     mes.main()
+    add1_jumps.main()
     ussd_replay.main()

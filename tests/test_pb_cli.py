@@ -400,8 +400,6 @@ def test_export_then_import_gives_the_same_results(runtime, monkeypatch, tmp_pat
 
 def test_a_phone_voted_cycle_exports_its_channels_and_round_trips(runtime, monkeypatch,
                                                                   tmp_path):
-    # Small amounts: MES+add1 raises each share by 1 a time, which is slow on few voters with a
-    # large budget (up to budget/voters runs).
     fixture = add_cycle(runtime, ballot_type="k_approval", max_choices=2, budget=700,
                         items=[("Borehole", 400), ("Beds", 300), ("Bridge", 250), ("Lights", 150)])
     for i, (selection, channel) in enumerate([({1: 1, 3: 1}, "ussd"), ({2: 1}, "sms"),

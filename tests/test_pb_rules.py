@@ -330,7 +330,7 @@ def test_election_rejects_inconsistent_ballots():
 
 
 PACKAGE = Path(__file__).resolve().parents[1] / "app" / "pb"
-PURE = ("election", "pabulib", "rules", "equal_shares")
+PURE = ("election", "pabulib", "rules", "equal_shares", "share_steps")
 
 
 def imported(path: Path) -> set[str]:

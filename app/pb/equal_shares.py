@@ -50,7 +50,7 @@ def _gatherer(voters: Sequence[int]) -> Callable[[list[int]], tuple[int, ...]]:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     index: int  # position in EqualSharesIndex.candidates
     project_id: str
     cost: Number
@@ -94,6 +94,7 @@ class EqualSharesIndex:
                                       for x in b.points or ()})
         groups = _group_ballots(election, self.point_scale)
         self.group_count = len(groups)
+        self.group_sizes = tuple(voters for _, voters in groups)
         backing: dict[str, list[tuple[int, int, int]]] = {p.id: [] for p in election.projects}
         for group, (key, voters) in enumerate(groups):
             for project_id, weight in key:
@@ -108,11 +109,11 @@ class EqualSharesIndex:
 
     @staticmethod
     def _candidate(index: int, project_id: str, cost: Number,
-                   backing: list[tuple[int, int, int]], uses_points: bool) -> _Candidate:
+                   backing: list[tuple[int, int, int]], uses_points: bool) -> Candidate:
         voters = tuple(group for group, _, count in backing for _ in range(count))
         weights = tuple(weight for _, weight, count in backing for _ in range(count))
         common = math.lcm(*weights)
-        return _Candidate(
+        return Candidate(
             index, project_id, cost, 1 if uses_points else cost,
             tuple(group for group, _, _ in backing),
             tuple(weight for _, weight, _ in backing) if uses_points else None,
@@ -135,12 +136,12 @@ class _Run:
         self.payers = [c.voters for c in index.candidates]
         self.gathers = [c.gather for c in index.candidates]
 
-    def rho(self, candidate: _Candidate, due: int, weight: int) -> Fraction:
+    def rho(self, candidate: Candidate, due: int, weight: int) -> Fraction:
         """Exact rho of `due` money units spread over `weight` utility weights."""
         denominator = self.base * self.scale * weight * candidate.unit
         return Fraction(due * self.index.point_scale) / denominator
 
-    def afford(self, candidate: _Candidate) -> tuple[int, int] | None:
+    def afford(self, candidate: Candidate) -> tuple[int, int] | None:
         """(money the rich still owe, their total weight) at the project's rho, or None."""
         if candidate.weights is not None:
             return self._afford_weighted(candidate)
@@ -164,12 +165,12 @@ class _Run:
             paid += sum(ordered[poor:newly_poor])
             poor = newly_poor
 
-    def _drop_broke(self, candidate: _Candidate, budgets: Sequence[int]) -> None:
+    def _drop_broke(self, candidate: Candidate, budgets: Sequence[int]) -> None:
         payers = tuple(compress(self.payers[candidate.index], budgets))
         self.payers[candidate.index] = payers
         self.gathers[candidate.index] = _gatherer(payers)
 
-    def _afford_weighted(self, candidate: _Candidate) -> tuple[int, int] | None:
+    def _afford_weighted(self, candidate: Candidate) -> tuple[int, int] | None:
         assert candidate.weights is not None and candidate.key_factors is not None
         budgets = candidate.gather(self.budgets)
         weights, cost = candidate.weights, self.costs[candidate.index]
@@ -192,7 +193,7 @@ class _Run:
                 low = middle + 1
         return cost - paid[low], rest[low]
 
-    def pay(self, candidate: _Candidate, due: int, weight: int) -> None:
+    def pay(self, candidate: Candidate, due: int, weight: int) -> None:
         """Backers pay due * their weight / weight each, or all they have if less."""
         weights = candidate.group_weights or (1,) * len(candidate.groups)
         factor = math.lcm(*(weight // math.gcd(due * w, weight) for w in set(weights)))
@@ -237,7 +238,7 @@ def run_equal_shares(index: EqualSharesIndex, share: Fraction,
     purchases = [Purchase(project_id, Fraction(0)) for project_id in index.free]
     spent: Number = 0
     while heap and (stop_above is None or spent <= stop_above):
-        best: tuple[float, Fraction, str, _Candidate] | None = None
+        best: tuple[float, Fraction, str, Candidate] | None = None
         looked_at = []
         # A stale rho is a lower bound, so stop once the cheapest bound cannot beat the best.
         while heap and (best is None or heap[0][:3] < best[:3]):

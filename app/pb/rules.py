@@ -15,7 +15,9 @@ Both give the same winners as `pabutools` (the reference the tests compare again
   outcome is not exhaustive (some supported project not funded would still fit in the real
   budget), raise every voter's share by 1 unit of currency and run again from scratch. Stop at
   the first exhaustive outcome, or when an outcome would cost more than the real budget; then
-  the previous outcome stands. No greedy pass follows.
+  the previous outcome stands. No greedy pass follows. Runs that would fund exactly what the
+  last one funded are skipped, exactly (`app.pb.share_steps`), so few voters with a large
+  budget do not mean thousands of runs.
 
 Tie-breaking, the same in both rules: between projects equal on the rule's measure (support for
 greedy, rho for MES), the one whose project id comes first in plain string order wins: code-point
@@ -30,6 +32,7 @@ like any other (pabutools' cost satisfaction gives it zero utility).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,8 +40,11 @@ from types import MappingProxyType
 
 from app.pb.election import Election, Number
 from app.pb.equal_shares import EqualSharesIndex, Purchase, run_equal_shares
+from app.pb.share_steps import stable_steps
 
 COMPLETIONS = ("add1", None)
+# Steps that fund the same in a row before add1 asks how many more will (it costs a few runs).
+JUMP_AFTER_REPEATS = 2
 
 
 @dataclass(frozen=True)
@@ -95,18 +101,36 @@ def method_of_equal_shares(election: Election, completion: str | None = "add1") 
 
 def _add1(election: Election, index: EqualSharesIndex, costs: Mapping[str, Number],
           share: Fraction, purchases: list[Purchase]) -> tuple[Fraction, list[Purchase]]:
-    """Raise each voter's share by 1 until exhaustive, or until the next step overspends."""
+    """Raise each voter's share by 1 until exhaustive, or until the next step overspends.
+
+    When two steps in a row fund the same, `stable_steps` says how many more would too, and
+    the loop jumps over them: the outcome is the one stepping by 1 reaches, only sooner.
+    """
     # Before any run counts, the fallback is what pabutools starts from: only the free projects.
-    previous = (share, [Purchase(project_id, Fraction(0)) for project_id in index.free])
+    previous: tuple[Fraction, list[Purchase] | None] = (
+        share, [Purchase(project_id, Fraction(0)) for project_id in index.free])
     by_cost = sorted((c.cost, c.project_id) for c in index.candidates)
+    same_in_a_row, patience, last_ids = 0, JUMP_AFTER_REPEATS, None
     while True:
         spent = sum(costs[p.project_id] for p in purchases)
         if spent > election.budget:
-            return previous
+            last_share, last = previous
+            # A jump skipped the runs in between; the last of them is needed for its prices.
+            return last_share, last if last is not None else run_equal_shares(index, last_share)
         funded = {p.project_id for p in purchases}
         left = election.budget - spent
         if not any(cost <= left for cost, project_id in by_cost if project_id not in funded):
             return share, purchases
-        previous = (share, purchases)
+        ids = [p.project_id for p in purchases]
+        same_in_a_row = same_in_a_row + 1 if ids == last_ids else 0
+        previous, last_ids = (share, purchases), ids
+        if same_in_a_row >= patience:
+            steps = stable_steps(index, share)
+            if 0 < steps < math.inf:
+                share += int(steps)
+                previous = (share, None)
+            else:
+                patience *= 2  # the run changes at every step here though its outcome does not
+            same_in_a_row = 0
         share += 1
         purchases = run_equal_shares(index, share, stop_above=election.budget)
