@@ -37,3 +37,11 @@ class Phone:
         assert body.startswith(("CON ", "END ")) and len(body) <= 160, (len(body), body)
         assert all(ch in _GSM7 for ch in body), body
         return body
+
+
+def forget_session(runtime, phone: Phone) -> None:
+    """The stored session is gone (restart, another process): the gateway replays `text`."""
+    if runtime.redis is not None:
+        runtime.redis.delete(f"baraza:ussd:{phone.session}")
+    else:
+        runtime.ussd.store._entries.pop(phone.session)

@@ -32,8 +32,8 @@ from app.services.flow_host import build_capabilities
 from app.services.organizations import organization_by_code
 from app.settings import Settings
 from tests.factories import add_contact
-from tests.pb_phone import PHONE, Phone
-from tests.pb_support import WARDS, add_cycle, stored_ballots, tag
+from tests.pb_phone import PHONE, Phone, forget_session
+from tests.pb_support import WARDS, add_cycle, move, stored_ballots, tag
 from tests.sms_support import outbox, run_jobs
 
 OTHER_PHONE = "+254722000111"
@@ -58,19 +58,6 @@ def register(runtime, fixture, identity: str, ward: str) -> None:
         cycle = db.get(Cycle, fixture.cycle_id)
         ballots.register_place(db, runtime.keyring, cycle.organization_id, cycle.round,
                                identity, db.get(Place, fixture.ward_ids[ward]))
-
-
-def forget_session(runtime, phone: Phone) -> None:
-    """The stored session is gone (restart, another process): the gateway replays `text`."""
-    if runtime.redis is not None:
-        runtime.redis.delete(f"baraza:ussd:{phone.session}")
-    else:
-        runtime.ussd.store._entries.pop(phone.session)
-
-
-def move(runtime, cycle_id: int, phase: Phase) -> None:
-    with runtime.sessions.begin() as db:
-        cycles.move(db.get(Cycle, cycle_id), phase)
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@
   or ward, status submitted, submitted via SMS. A proposal needs a cost, and a made-up one
   would mislead: an idea without a leading amount gets a reply asking for a rough one
   (officers correct it on review). With no place known, the organization's only cycle
-  collecting ideas takes it; otherwise the sender is told we do not know their ward.
+  collecting ideas takes it; otherwise the sender is told we do not know their ward. The
+  place and the stored proposal come from app.pb.ideas, as for ideas sent by USSD.
 Keywords are not advertised in HELP yet (its text is fixed by the foundation's tests).
 """
 
@@ -25,16 +26,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from app.db.models import Contact, Cycle, Organization, Phase, Place, ProposalStatus
+from app.db.models import Cycle, Organization
 from app.engine.flow import N_
-from app.pb import ballots, rounds
+from app.pb import ballots, ideas, rounds
 from app.pb.ballot_rules import BallotKind, BallotSpec, Problem, judge
 from app.pb.ballot_text import fill, money, priced, short_title
 from app.pb.drafts import DraftStore
-from app.pb.proposals import MAX_TITLE, ProposalError, accepted, add_proposal
+from app.pb.proposals import ProposalError, accepted
 from app.pb.voters import Keyring
 from app.services.sms_keywords import Gettext, Keyword, KeywordRegistry, SmsRequest
 
@@ -195,9 +193,9 @@ class PbKeywords:
         cost, text = parse_amount(first), " ".join(text.split())
         if cost is None or cost <= 0 or not text:
             return fill(_(IDEA_USAGE), word=word)
-        if not _collecting_rounds(db, org.id):
+        if not ideas.collecting_rounds(db, org.id):
             return _(IDEAS_CLOSED)
-        place = self._idea_place(db, contact.organization_id, contact)
+        place = ideas.home_place(db, self.keyring, org.id, contact.msisdn)
         cycle = rounds.proposals_cycle_for(db, org.id, place)
         if cycle is None:
             if place is not None:
@@ -206,22 +204,10 @@ class PbKeywords:
         if cost > cycle.budget:
             return fill(_(IDEA_TOO_COSTLY), budget=priced(cycle.budget, org.currency))
         try:
-            proposal = add_proposal(db, cycle, title=short_title(text, MAX_TITLE), cost=cost,
-                                    description=text, status=ProposalStatus.SUBMITTED,
-                                    submitted_via="sms",
-                                    place_id=place.id if place is not None else None)
+            proposal = ideas.submit_idea(db, cycle, text, cost, place, via="sms")
         except ProposalError:
             return fill(_(IDEA_USAGE), word=word)
         return fill(_(IDEA_THANKS), code=proposal.code, cycle=cycle.name)
-
-    def _idea_place(self, db: Session, organization_id: int, contact: Contact) -> Place | None:
-        """The place registered for a round that is collecting ideas, else the contact's ward."""
-        for round_name in _collecting_rounds(db, organization_id):
-            place = ballots.registered_place(db, self.keyring, organization_id, round_name,
-                                             contact.msisdn)
-            if place is not None:
-                return place
-        return db.get(Place, contact.ward_id) if contact.ward_id else None
 
 
 def _listing(cycle: Cycle, spec: BallotSpec, org: Organization, word: str, language: str,
@@ -265,12 +251,6 @@ def _refusal(spec: BallotSpec, selection: dict[int, int], currency: str, _: Gett
     if verdict.problem == Problem.TOO_MANY_POINTS:
         return fill(_(TOO_MANY_POINTS), points=spec.points or 0, given=sum(selection.values()))
     return _(NOT_RECORDED)
-
-
-def _collecting_rounds(db: Session, organization_id: int) -> list[str]:
-    return list(dict.fromkeys(db.scalars(select(Cycle.round).where(
-        Cycle.organization_id == organization_id, Cycle.phase == Phase.PROPOSALS)
-        .order_by(Cycle.id))))
 
 
 def _by_number(code: str) -> tuple[int, str]:

@@ -10,20 +10,26 @@ from sqlalchemy.orm import Session
 from app.db.models import Contact, Organization
 from app.engine import Capabilities, Effect, Lookup, Query
 from app.engine.validators import BUILT_IN
+from app.pb import ideas
 from app.pb.flow_support import PbFlows
+from app.pb.idea_flow import IdeaFlows
 from app.services import contacts
 
 # Placeholders flows may use, with the longest value each may have on a screen.
-SCREEN_VARS = {"org_name": 30, "voice_number": 13}
+SCREEN_VARS = {"org_name": 30, "voice_number": 13, "currency": 3}
 
 
-def session_vars(organization: Organization, contact: Contact | None) -> dict[str, str]:
+def session_vars(db: Session, organization: Organization,
+                 contact: Contact | None) -> dict[str, str]:
     """Values fixed for a whole session, read once on its first hop."""
     return {
         "org_name": organization.name,
         "organization_id": str(organization.id),
         "voice_number": organization.voice_display or "",
+        "currency": organization.currency,
         "contact_language": (contact.language or "") if contact else "",
+        # Read once, so the main menu's numbers cannot shift under the caller mid-session.
+        "ideas_open": "yes" if ideas.collecting_rounds(db, organization.id) else "",
     }
 
 
@@ -60,20 +66,23 @@ EFFECT_HANDLERS: dict[str, EffectHandler] = {
 def build_capabilities(pb: PbFlows | None = None) -> Capabilities:
     """Everything flows may name; without `pb` (flows check) its lookups answer with nothing."""
     pb = pb or PbFlows()
+    idea_flows = IdeaFlows(pb)
     return Capabilities(
         lookups={
             "has_language": Lookup(has_language),
             "is_pmc_member": Lookup(is_pmc_member),
             **pb.lookups(),
+            **idea_flows.lookups(),
         },
-        validators={**BUILT_IN, **pb.validators()},
-        actions=frozenset(EFFECT_HANDLERS) | frozenset(pb.handlers()),
+        validators={**BUILT_IN, **pb.validators(), **idea_flows.validators()},
+        actions=frozenset(effect_handlers(pb)),
         vars=SCREEN_VARS,
     )
 
 
 def effect_handlers(pb: PbFlows | None = None) -> dict[str, EffectHandler]:
-    return {**EFFECT_HANDLERS, **(pb or PbFlows()).handlers()}
+    pb = pb or PbFlows()
+    return {**EFFECT_HANDLERS, **pb.handlers(), **IdeaFlows(pb).handlers()}
 
 
 def apply_effects(db: Session, ctx: EffectContext, effects: Sequence[Effect],

@@ -97,7 +97,7 @@ class UssdGateway:
             contact = contacts.find_contact(db, organization.id, msisdn)
             language = (contact.language if contact and contact.language
                         else organization.default_language)
-            org_id, vars = organization.id, session_vars(organization, contact)
+            org_id, vars = organization.id, session_vars(db, organization, contact)
             vars["session_id"] = hop.session_id[:100]
         inputs = hop.text.split("*") if hop.text else []
         if len(inputs) > MAX_REPLAYED_INPUTS:
