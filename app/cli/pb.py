@@ -3,6 +3,7 @@
     baraza pb import FILE.pb --org CODE --place PLACE [--with-votes] [--name N] [--round R]
     baraza pb export CYCLE [-o FILE.pb]
     baraza pb open CYCLE | baraza pb close CYCLE
+    baraza pb reorder CYCLE...
     baraza pb show CYCLE [--json]
     baraza pb results CYCLE [--rule greedy|mes] [--json]
 
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Ballot, BallotChoice, BallotType, Cycle, Organization, Phase, Place
-from app.pb import cycles
+from app.pb import ballot_order, cycles
 from app.pb.election import Number
 from app.pb.pabulib import PabulibError, format_pabulib, parse_pabulib
 from app.pb.pabulib_import import PabulibImportError, export_pabulib, import_pabulib
@@ -131,10 +132,12 @@ def _move(obj, cycle_id: int, to: Phase) -> None:
     with obj.runtime.sessions.begin() as db:
         cycle = _cycle(db, cycle_id)
         try:
-            cycles.move(cycle, to)
+            warning = cycles.change_phase(db, cycle, to)
         except cycles.CycleError as exc:
             raise click.ClickException(f"cycle {cycle_id}: {exc}") from exc
         phase = cycle.phase
+    if warning:
+        click.echo(f"warning: cycle {cycle_id}: {warning}", err=True)
     click.echo(f"cycle {cycle_id}: {phase}")
 
 
@@ -150,8 +153,38 @@ def open_(obj, cycle_id: int) -> None:
 @click.argument("cycle_id", metavar="CYCLE", type=int)
 @click.pass_obj
 def close(obj, cycle_id: int) -> None:
-    """Close voting."""
+    """Close voting, and rewrite the cycle's ballots out of arrival order (PostgreSQL)."""
     _move(obj, cycle_id, Phase.CLOSED)
+
+
+@group.command("reorder")
+@click.argument("cycle_ids", metavar="CYCLE...", type=int, nargs=-1, required=True)
+@click.pass_obj
+def reorder(obj, cycle_ids: tuple[int, ...]) -> None:
+    """Rewrite closed cycles' ballots so their storage no longer follows arrival order.
+
+    Closing voting does it; this is for a close that could not (it says so), or cycles closed
+    before Baraza did. Reads and writes of ballots in every cycle wait while it runs.
+    """
+    runtime = obj.runtime
+    with runtime.sessions.begin() as db:
+        for cycle_id in cycle_ids:
+            cycle = _cycle(db, cycle_id)
+            if cycle.phase not in (Phase.CLOSED, Phase.PUBLISHED):
+                raise click.ClickException(
+                    f"cycle {cycle_id}: voting has not closed (phase {cycle.phase}); closing "
+                    f"it rewrites its ballots")
+        try:
+            rewritten = ballot_order.reorder_ballots(db, cycle_ids)
+        except ballot_order.ReorderError as exc:
+            raise click.ClickException(f"ballots not rewritten: {exc}; try again") from exc
+    if rewritten is None:
+        click.echo("nothing to do: this database keeps ballots in the order of their random "
+                   "ids (SQLite WITHOUT ROWID tables)")
+        return
+    ballot_order.vacuum_ballots(runtime.db)
+    click.echo(f"cycles {', '.join(map(str, cycle_ids))}: {rewritten} ballots rewritten; ballot "
+               f"tables in random-id order")
 
 
 def _show(db: Session, cycle: Cycle) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.console.access import login_required, organization_or_404
@@ -11,11 +11,12 @@ from app.console.cycles import RULES, cycle_or_404
 from app.console.permissions import ROLES, Permission
 from app.console.request_db import db
 from app.db.models import Phase
-from app.pb.results import compute_results
+from app.pb.results_cache import cache_in
 from app.pb.results_chart import chart_of
 from app.pb.turnout import THRESHOLD, turnout_of
 
 COUNTED_PHASES = (Phase.VOTING, Phase.CLOSED, Phase.PUBLISHED)
+CACHE_SIZE = 8  # (cycle, rule) results kept per process; any change to a ballot counts again
 
 
 @bp.get("/orgs/<code>/cycles/<int:cycle_id>/results")
@@ -29,7 +30,8 @@ def cycle_results(code: str, cycle_id: int) -> Response | str:
     # Officers compare rules; the cycle's own rule is what gets published.
     rule = request.args.get("rule", cycle.rule)
     rule = rule if rule in RULES else cycle.rule
-    chart = chart_of(compute_results(db(), cycle, rule))
+    cache = cache_in(current_app.extensions, "console_results", CACHE_SIZE)
+    chart = chart_of(cache.results(db(), cycle, rule))
     return render_template("console/cycle_results.html", org=org, cycle=cycle, chart=chart,
                            rule=rule, rules=RULES)
 

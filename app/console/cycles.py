@@ -113,11 +113,12 @@ def move_cycle(code: str, cycle_id: int) -> Response | tuple[str, int]:
     session, before = db(), Phase(cycle.phase)
     runtime = current_app.extensions["baraza"]
     notice_ids: list[int] = []
+    warning = None
     try:
         if request.form.get("to") == Phase.PUBLISHED:
             notice_ids = notices.publish(session, cycle, runtime.catalogs.gettext_for)
         else:
-            cycles.move(cycle, request.form.get("to", ""))
+            warning = cycles.change_phase(session, cycle, request.form.get("to", ""))
     except ValueError as exc:  # CycleError, or a phase that does not exist
         session.rollback()
         message = str(exc) if isinstance(exc, cycles.CycleError) else "unknown phase"
@@ -131,6 +132,8 @@ def move_cycle(code: str, cycle_id: int) -> Response | tuple[str, int]:
     flash(f"{cycle.name}: {MOVES[(before, Phase(cycle.phase))].lower()} done; "
           f"the cycle is now in phase {cycle.phase}"
           + (f"; {len(notice_ids)} result SMS queued." if notice_ids else "."))
+    if warning:
+        flash(f"Warning: {warning}.")
     return redirect(url_for("console.cycle_page", code=org.code, cycle_id=cycle.id))
 
 

@@ -105,6 +105,11 @@ def cast_ballot(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
     ids = {p.code: p.id for p in accepted(cycle)}
     tag = keyring.ballot_tag(cycle.id, identity)
     ballot = db.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag))
+    # Read again now that this transaction uses the ballot tables: closing voting locks them
+    # before rewriting the cycle's ballots (app.pb.ballot_order), so a vote that got here only
+    # after a close finds the cycle closed, and none is written behind the rewrite.
+    if db.scalar(select(Cycle.phase).where(Cycle.id == cycle.id)) != Phase.VOTING:
+        raise VoteRefused(Refusal.NOT_OPEN)
     receipt = receipt or new_receipt(db, keyring, cycle.id)
     receipt_tag = keyring.receipt_tag(cycle.id, receipt)
     if ballot is None:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import BallotType, Cycle, Phase, Place, VoterKey
+from app.pb.ballot_order import ReorderError, reorder_ballots
 
 # Each phase may move to the next; review may go back to proposals, and voting may be reopened
 # from closed (a mistake, or an extension) until results are published.
@@ -50,12 +51,32 @@ def create_cycle(db: Session, *, organization_id: int, name: str, round_name: st
 
 
 def move(cycle: Cycle, to: Phase | str) -> None:
+    """Check and set the new phase; `change_phase` also does what closing voting needs."""
     target = Phase(to)
     if target not in TRANSITIONS[Phase(cycle.phase)]:
         raise CycleError(f"a cycle in {cycle.phase} cannot move to {target}")
     if target == Phase.VOTING and not any(p.status == "accepted" for p in cycle.proposals):
         raise CycleError("voting needs at least one accepted proposal")
     cycle.phase = target
+
+
+def change_phase(db: Session, cycle: Cycle, to: Phase | str) -> str | None:
+    """Move the cycle (as `move`), and when that closes voting rewrite its ballots in the same
+    transaction so their storage no longer follows the order votes came in (`ballot_order`).
+
+    The console and `baraza pb close` come here. Returns a warning when voting closed but the
+    ballots could not be rewritten then (the close stands; `baraza pb reorder` does it later).
+    """
+    before = Phase(cycle.phase)
+    move(cycle, to)
+    if before != Phase.VOTING or cycle.phase != Phase.CLOSED:
+        return None
+    try:
+        reorder_ballots(db, [cycle.id])
+    except ReorderError as exc:
+        return (f"voting closed, but its ballots were not rewritten: {exc}; run "
+                f"`baraza pb reorder {cycle.id}` once that is fixed")
+    return None
 
 
 def cycle_of(db: Session, organization_id: int, cycle_id: int) -> Cycle | None:

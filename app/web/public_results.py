@@ -14,12 +14,12 @@ from werkzeug.wrappers import Response
 
 from app.db.models import Cycle, Organization, Phase
 from app.pb import ballots
-from app.pb.results import compute_results
-from app.pb.results_chart import Chart, chart_of, money
+from app.pb.results_cache import cache_in
+from app.pb.results_chart import chart_of, money
 from app.services import organizations
 from app.web.page_headers import protect_page
 
-CACHE_SIZE = 256  # published cycles whose counted results are kept in memory
+CACHE_SIZE = 256  # published cycles whose counted results are kept in memory, per process
 bp = Blueprint("public_results", __name__, url_prefix="/results", template_folder="templates")
 
 
@@ -52,7 +52,9 @@ def cycle_results(org_code: str, cycle_id: int) -> str:
             ballot = ballots.ballot_by_receipt(db, runtime.keyring, org.id, typed)
             check = {"receipt": typed,
                      "counted": ballot is not None and ballot.cycle_id == cycle.id}
-        chart = _published_chart(db, cycle)
+        # Counting can take seconds (MES with add1); a published cycle is counted once.
+        chart = chart_of(cache_in(current_app.extensions, "public_results", CACHE_SIZE)
+                         .results(db, cycle))
         return render_template("results_cycle.html", org=org, cycle=cycle, chart=chart,
                                check=check)
 
@@ -67,18 +69,6 @@ def form_expired(error: CSRFError) -> tuple[str, int, dict[str, str]]:
 def protect_pages(response: Response) -> Response:
     # A checked receipt is not kept in caches.
     return protect_page(response)
-
-
-def _published_chart(db: Session, cycle: Cycle) -> Chart:
-    """Counted once per app: a published cycle's ballots never change again, and counting
-    (MES with add1 reruns MES for every unit of currency added to each share) can take seconds.
-    """
-    cache: dict[int, Chart] = current_app.extensions.setdefault("public_results", {})
-    if cycle.id not in cache:
-        if len(cache) >= CACHE_SIZE:
-            cache.clear()
-        cache[cycle.id] = chart_of(compute_results(db, cycle))
-    return cache[cycle.id]
 
 
 def _organization_or_404(db: Session, code: str) -> Organization:

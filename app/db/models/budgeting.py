@@ -7,7 +7,8 @@ database dump cannot compute the tag of a given number. Who took part (needed to
 notices) is kept in `participations`, with no link to any ballot; ballots carry no timestamps,
 so the two cannot be joined by time either; ballot ids are random and the ballot tables are
 clustered on them (SQLite WITHOUT ROWID), so insertion order does not join them either.
-PostgreSQL's heap keeps insertion order; the README says how to re-cluster after voting.
+PostgreSQL keeps rows in insertion order, each with its writing transaction's id: closing voting
+rewrites the cycle's ballots and clusters the tables on the random id (app.pb.ballot_order).
 Receipts are stored as keyed hashes too: a receipt seen in an SMS or the outbox, next to a phone
 number, leads to no ballot without the key.
 """
