@@ -12,11 +12,13 @@ them anyway, since nobody pays for them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from app.db.models import Ballot, BallotType, Cycle, Proposal
+from app.db.models import Ballot, BallotChoice, BallotType, Cycle, Proposal
 from app.pb.election import Ballot as ElectionBallot
 from app.pb.election import Election, Number, Project
 from app.pb.proposals import accepted
@@ -55,15 +57,19 @@ def election_of(db: Session, cycle: Cycle) -> tuple[Election, dict[str, Proposal
     proposals = {project_id(p): p for p in accepted(cycle)}
     by_db_id = {p.id: pid for pid, p in proposals.items()}
     points = cycle.ballot_type == BallotType.CUMULATIVE
-    rows = db.scalars(select(Ballot).where(Ballot.cycle_id == cycle.id)
-                      .options(selectinload(Ballot.choices))).all()
+    # Plain rows, not ORM objects: a cycle may hold 100,000 ballots.
+    rows = db.execute(select(BallotChoice.ballot_id, BallotChoice.proposal_id,
+                             BallotChoice.points)
+                      .join(Ballot, Ballot.id == BallotChoice.ballot_id)
+                      .where(Ballot.cycle_id == cycle.id)
+                      .order_by(BallotChoice.ballot_id, BallotChoice.proposal_id))
     ballots = []
-    for row in rows:
-        choices = [c for c in row.choices if c.proposal_id in by_db_id]
-        if not choices:
-            continue
-        ids = tuple(by_db_id[c.proposal_id] for c in choices)
-        ballots.append(ElectionBallot(ids, tuple(c.points for c in choices) if points else None))
+    for _, choices in groupby(rows, key=itemgetter(0)):
+        counted = [(by_db_id[proposal], weight) for _, proposal, weight in choices
+                   if proposal in by_db_id]
+        if counted:
+            ids = tuple(pid for pid, _ in counted)
+            ballots.append(ElectionBallot(ids, tuple(w for _, w in counted) if points else None))
     projects = tuple(Project(pid, p.cost) for pid, p in proposals.items())
     return Election(cycle.budget, projects, tuple(ballots)), proposals
 
