@@ -6,7 +6,7 @@ import logging
 
 import click
 
-from app.cli import db, demo, flows, pb, places, serve, simulate, users
+from app.cli import db, demo, flows, pb, places, pmc, projects, serve, simulate, users
 from app.runtime import Runtime, build_runtime
 from app.settings import load_settings
 
@@ -32,5 +32,5 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Context()
 
 
-for module in (db, demo, flows, pb, places, serve, simulate, users):
+for module in (db, demo, flows, pb, places, pmc, projects, serve, simulate, users):
     module.register(main)

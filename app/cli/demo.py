@@ -34,7 +34,8 @@ def seed(obj, if_empty: bool, wards: Path) -> None:
             click.echo(f"demo: {wards} not found; organizations get no wards", err=True)
         logins = seed_demo(db, wards)
     click.echo("demo: seeded makueni (USSD *483*1#, SMS 40014) and nandi (USSD *483*2#, "
-               "SMS 1548, voice 1548), each with a demo budget vote open county-wide")
+               "SMS 1548, voice 1548), each with a demo budget vote open county-wide; "
+               "makueni has demo projects DEMO1-DEMO3 with PMC members +254700000201-204")
     click.echo("demo logins (shown once; passwords are not stored in clear):")
     for login in logins:
         click.echo(f"  {login.organization:8} {login.role:9} {login.email:24} {login.password}")

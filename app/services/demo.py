@@ -1,7 +1,8 @@
 """`baraza demo seed`: two real counties with their real wards, demo logins and demo residents.
 
-The counties and wards are public facts (IEBC units); the logins, residents and the budget
-cycle are made up and named as demo data so nobody mistakes them for real people or projects.
+The counties and wards are public facts (IEBC units); the logins, residents, the budget cycle
+and Makueni's projects and PMC members are made up and named as demo data so nobody mistakes
+them for real people or projects.
 """
 
 from __future__ import annotations
@@ -9,13 +10,26 @@ from __future__ import annotations
 import csv
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import BallotType, Organization, Phase, Place, ProposalStatus, Role
+from app.db.models import (
+    BallotType,
+    Organization,
+    Phase,
+    Place,
+    PmcRole,
+    Project,
+    ProjectStatus,
+    ProposalStatus,
+    Role,
+)
 from app.pb import cycles, proposals
+from app.pmc.imports import ProjectRecord, apply_projects
+from app.pmc.member_import import MemberRecord, apply_members
 from app.services import accounts, contacts, places
 from app.services.organizations import create_organization
 
@@ -37,6 +51,25 @@ DEMO_PROPOSALS = (
     ("ECDE classroom", "Darasa la chekechea", 1_500_000),
 )
 DEMO_DESCRIPTION = "Invented for the demonstration; not a real proposal."
+# Makueni's demo projects: invented (names start with "Demo", the contractor says so), in real
+# wards (IEBC codes). (code, name, ward, department, value, paid, start, end, status)
+DEMO_PROJECTS = (
+    ("DEMO1", "Demo borehole, Kalawa market", "0416", "Water and Sanitation", 1_850_000,
+     600_000, date(2025, 7, 1), date(2026, 6, 30), ProjectStatus.ONGOING),
+    ("DEMO2", "Demo maternity wing, Wote", "0424", "Health Services", 4_200_000, 1_500_000,
+     date(2025, 9, 15), date(2026, 9, 30), ProjectStatus.ONGOING),
+    ("DEMO3", "Demo footbridge, Kilungu", "0422", "Roads, Transport and Public Works",
+     900_000, 0, date(2026, 1, 10), date(2026, 8, 31), ProjectStatus.PLANNED),
+)
+DEMO_CONTRACTOR = "Demo Contractors Ltd (not a real company)"
+# PMC members are residents elected at a public forum: demo residents 4-7, living in the ward
+# of their first project. (phone, language, [(project code, role)]); 201 sits on two PMCs.
+DEMO_PMC = (
+    ("+254700000201", "en", [("DEMO1", PmcRole.CHAIR), ("DEMO2", PmcRole.MEMBER)]),
+    ("+254700000202", "sw", [("DEMO1", PmcRole.SECRETARY)]),
+    ("+254700000203", "sw", [("DEMO1", PmcRole.MEMBER)]),
+    ("+254700000204", "en", [("DEMO2", PmcRole.CHAIR), ("DEMO3", PmcRole.CHAIR)]),
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +101,8 @@ def seed_demo(db: Session, wards_csv: Path | None) -> list[Login]:
             contact.ward_id = wards[index].id if wards else None
         if wards:
             _seed_demo_cycle(db, organization, wards[0].parent.parent)
+        if spec["code"] == "makueni":
+            _seed_demo_projects(db, organization)
         for role in (Role.ADMIN, Role.OFFICER, Role.AGENT, Role.APPROVER):
             email = f"{role.value}@{spec['code']}.demo"
             password = secrets.token_urlsafe(9)
@@ -86,6 +121,28 @@ def _seed_demo_cycle(db: Session, organization: Organization, county: Place) -> 
         proposals.add_proposal(db, cycle, title=title, titles={"sw": title_sw}, cost=cost,
                                description=DEMO_DESCRIPTION, status=ProposalStatus.ACCEPTED)
     cycles.move(cycle, Phase.VOTING)
+
+
+def _seed_demo_projects(db: Session, organization: Organization) -> None:
+    """Projects with PMCs, so PMC reports and "Projects in my ward" can be tried."""
+    records = [ProjectRecord(where=f"demo {code}", code=code, name=name, ward_hints=(ward,),
+                             department=department, contractor=DEMO_CONTRACTOR,
+                             contract_value=value, amount_paid=paid, start_date=start,
+                             end_date=end, status=status)
+               for code, name, ward, department, value, paid, start, end, status
+               in DEMO_PROJECTS]
+    apply_projects(db, organization, records)  # wards attach when they were imported
+    projects = {p.code: p for p in db.scalars(
+        select(Project).where(Project.organization_id == organization.id))}
+    seats = []
+    for index, (msisdn, language, roles) in enumerate(DEMO_PMC, start=len(DEMO_RESIDENTS) + 1):
+        name, home = f"Demo resident {index}", projects[roles[0][0]].wards
+        contact = contacts.ensure_contact(db, organization.id, msisdn)
+        contact.name, contact.language = name, language
+        contact.ward_id = home[0].id if home else None
+        seats += [MemberRecord(f"demo {msisdn}", projects[code], msisdn, name, role)
+                  for code, role in roles]
+    apply_members(db, organization, seats)
 
 
 def has_organizations(db: Session) -> bool:

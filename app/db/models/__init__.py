@@ -24,6 +24,18 @@ from app.db.models.messaging import (
     UssdSessionEvent,
 )
 from app.db.models.organizations import Channel, ChannelAddress, Organization, Place
+from app.db.models.projects import (
+    MainIssue,
+    MilestoneVerification,
+    PmcMember,
+    PmcRole,
+    ProgressReport,
+    Project,
+    ProjectStatus,
+    ReportStatus,
+    ResidentFeedback,
+    project_wards,
+)
 
 __all__ = [
     "AuditEntry",
@@ -43,12 +55,22 @@ __all__ = [
     "Contact",
     "InboundSms",
     "InboundStatus",
+    "MainIssue",
+    "MilestoneVerification",
     "Organization",
     "OutboxMessage",
     "OutboxStatus",
     "Place",
+    "PmcMember",
+    "PmcRole",
+    "ProgressReport",
+    "Project",
+    "ProjectStatus",
+    "ReportStatus",
+    "ResidentFeedback",
     "Role",
     "SendLane",
     "User",
     "UssdSessionEvent",
+    "project_wards",
 ]

@@ -1,0 +1,87 @@
+"""`baraza projects import FILE --org CODE [--format auto|csv|ocds|oc4ids]`.
+
+FILE is a projects CSV (columns and rules in `app.pmc.imports`), an OCDS release or record
+package, or an OC4IDS project package (JSON; how fields map in `app.pmc.ocds`). `auto` reads
+JSON when the file starts with `{`, and tells OCDS from OC4IDS by its top-level keys.
+Every record is checked first: with any problem, each is printed and nothing is imported.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from app.db.models import Organization
+from app.pmc.imports import (
+    ImportRefused,
+    Problem,
+    ProjectRecord,
+    WardIndex,
+    apply_projects,
+    read_projects_csv,
+)
+from app.pmc.ocds import read_open_contracting
+from app.services.organizations import organization_by_code
+
+FORMATS = ("auto", "csv", "ocds", "oc4ids")
+
+
+@click.group("projects")
+def group() -> None:
+    """County projects followed by PMCs and residents."""
+
+
+@group.command("import")
+@click.argument("source", metavar="FILE",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_code", required=True, help="organization code, e.g. makueni")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="csv, ocds (release/record package), oc4ids (project package)")
+@click.pass_obj
+def import_(obj, source: Path, org_code: str, fmt: str) -> None:
+    """Create or update projects (by code, or by OCDS ocid / OC4IDS id) from a file."""
+    text = read_text(source)
+    with obj.runtime.sessions.begin() as db:
+        organization = organization_by_code(db, org_code)
+        if organization is None:
+            raise click.ClickException(f"no organization with code {org_code!r}")
+        try:
+            records = _records(text, fmt, organization, WardIndex(db, organization.id))
+            summary = apply_projects(db, organization, records)
+        except ImportRefused as exc:
+            raise refused(source, exc) from exc
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{organization.code}: {len(records)} projects from {source.name}: {summary}")
+
+
+def _records(text: str, fmt: str, organization: Organization,
+             wards: WardIndex) -> list[ProjectRecord]:
+    if fmt == "csv" or (fmt == "auto" and not text.lstrip().startswith("{")):
+        return read_projects_csv(text, wards.code)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportRefused([Problem(f"line {exc.lineno}", f"not JSON: {exc.msg}")]) from exc
+    return read_open_contracting(data, organization.currency, organization.timezone,
+                                 None if fmt == "auto" else fmt)
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{path}: not UTF-8 text ({exc.reason})") from exc
+
+
+def refused(path: Path, exc: ImportRefused) -> click.ClickException:
+    count = len(exc.problems)
+    lines = "\n".join(f"  {problem}" for problem in exc.problems)
+    return click.ClickException(f"{path.name}: {count} problem{'s' * (count != 1)}, "
+                                f"nothing imported:\n{lines}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(group)
