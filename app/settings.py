@@ -37,6 +37,11 @@ class Settings:
     flows_dir: Path = ROOT / "flows"
     locales_dir: Path = ROOT / "locales"
     sms_batch_size: int = 100
+    # Project monitoring's early warning (app.pmc.early_warning) and its reminder SMS.
+    pmc_quiet_days: int = 14  # a project with no PMC report for this many days is quiet
+    pmc_behind_by: int = 20  # percentage points behind the schedule its dates imply
+    pmc_reminder_days: int = 7  # at most one reminder per member and project this often
+    pmc_reminder_interval: int = 86400  # seconds between runs of the reminder job
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -76,6 +81,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         simulator_enabled=_flag(env.get("BARAZA_SIMULATOR"), default=mode != "production"),
         flows_dir=Path(env.get("BARAZA_FLOWS_DIR") or Settings.flows_dir),
         sms_batch_size=_positive_int(env, "SMS_BATCH_SIZE", 100),
+        pmc_quiet_days=_positive_int(env, "PMC_QUIET_DAYS", 14),
+        pmc_behind_by=_int_between(env, "PMC_BEHIND_BY", 20, 0, 100),
+        pmc_reminder_days=_positive_int(env, "PMC_REMINDER_DAYS", 7),
+        pmc_reminder_interval=_int_between(env, "PMC_REMINDER_INTERVAL", 86400, 60, 7 * 86400),
     )
     if settings.is_production:
         _check_production(settings)
@@ -83,16 +92,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _int_between(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be from {low} to {high}, got {value}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if not raw:
         return default
     try:
-        value = int(raw)
+        return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
-    if value <= 0:
-        raise SettingsError(f"{name} must be positive, got {value}")
-    return value
 
 
 def _check_production(settings: Settings) -> None:

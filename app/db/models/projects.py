@@ -114,6 +114,9 @@ class PmcMember(Base):
     role: Mapped[PmcRole] = mapped_column(String(10), default=PmcRole.MEMBER)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # The day (organization's time) this seat was last sent a "your project has gone quiet"
+    # reminder; the reminder job claims a seat by moving it forward (app.pmc.reminders).
+    reminded_on: Mapped[date | None]
 
     project: Mapped[Project] = relationship(back_populates="members")
     contact: Mapped[Contact] = relationship()
