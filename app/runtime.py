@@ -19,6 +19,7 @@ from app.pb.drafts import DraftStore, MemoryDraftStore, RedisDraftStore
 from app.pb.flow_support import PbFlows
 from app.pb.sms_votes import PbKeywords
 from app.pb.voters import Keyring
+from app.pmc import sms_pmc
 from app.services.dispatch import Dispatcher, InlineDispatcher, RqDispatcher
 from app.services.flow_host import build_capabilities, effect_handlers
 from app.services.inbound_sms import InboundSmsHandler
@@ -84,7 +85,7 @@ def build_runtime(settings: Settings) -> Runtime:
         RedisSessionStore(redis, settings.ussd_session_ttl) if redis is not None
         else MemorySessionStore(settings.ussd_session_ttl)
     )
-    keywords = build_keywords(PbKeywords(keyring, drafts).register)
+    keywords = build_keywords(PbKeywords(keyring, drafts).register, sms_pmc.register)
     inbound_sms = InboundSmsHandler(sessions, catalogs.gettext_for, keywords)
     sms_sender = SmsSender(sessions, build_sms_backend(settings), settings.sms_batch_size)
     dispatcher: Dispatcher = (

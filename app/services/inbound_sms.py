@@ -119,12 +119,10 @@ class InboundSmsHandler:
             contact = contacts.ensure_contact(db, organization.id, inbound.msisdn)
             parsed = parse_text(inbound.text)
             request = SmsRequest(db, organization, contact, inbound.to, parsed, self.keywords,
-                                 self.gettext_for)
+                                 self.gettext_for, message_id=inbound.at_id)
             reply = self.keywords.answer(request)
             if not self.keywords.keeps_text(parsed):
                 inbound.text = f"{parsed.keyword} [removed once answered]"
-            if not reply:
-                return []
-            message = outbox.queue_sms(db, organization.id, inbound.msisdn, reply,
-                                       SendLane.REPLY)
-            return [message.id]
+            sends = [(inbound.msisdn, reply)] if reply else []
+            return [outbox.queue_sms(db, organization.id, msisdn, body, SendLane.REPLY).id
+                    for msisdn, body in sends + request.others]

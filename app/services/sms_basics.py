@@ -40,7 +40,7 @@ def help_text(request: SmsRequest, language: str) -> str:
     values = {"org_name": request.organization.name, "short_code": request.short_code,
               "languages": "/".join(code.upper() for code in request.organization.languages)}
     lines = [fill(_(HELP_HEADER), values)]
-    for keyword in request.keywords.advertised():
+    for keyword in request.keywords.advertised(request):
         lines.append(fill(_(keyword.usage or ""), {**values, "word": keyword.word_for(language)}))
     return "\n".join(lines)
 

@@ -51,6 +51,10 @@ class SmsRequest:
     keywords: KeywordRegistry
     gettext_for: Callable[[str], Gettext]
     keyword_language: str | None = None  # "sw" for MSAADA: the language the keyword is in
+    message_id: str = ""  # AT's id of the message: what makes a handler's writes idempotent
+    # (msisdn, text) of messages to other people (e.g. a PMC's other members), queued after
+    # the reply in the same transaction; the list is shared by the copies `replace` makes.
+    others: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def language(self) -> str:
@@ -60,6 +64,10 @@ class SmsRequest:
         if self.keyword_language in self.organization.languages:
             return self.keyword_language
         return self.organization.default_language
+
+    def send_also(self, msisdn: str, body: str) -> None:
+        """Send a message to someone else too, once the answer commits (after the reply)."""
+        self.others.append((msisdn, body))
 
 
 # A handler does its work in `request.db` (the caller commits) and returns the reply text,
@@ -75,6 +83,8 @@ class Keyword:
     aliases: tuple[str, ...] = ()  # accepted too, never advertised
     # False for a message that says how someone voted: once answered, only the keyword is kept.
     keeps_text: bool = True
+    # Who sees the usage line in HELP (e.g. PMC members only); None: everyone.
+    audience: Callable[[SmsRequest], bool] | None = None
 
     def word_for(self, language: str) -> str:
         return self.words.get(language) or self.words["en"]
@@ -96,10 +106,10 @@ class KeywordRegistry:
     _ordered: list[Keyword] = field(default_factory=list)
 
     def register(self, keyword: Keyword) -> Keyword:
-        for word in keyword.matches():
-            key = word.casefold()
+        # A word may be the same in several languages (PMC): registered once for the keyword.
+        for key in dict.fromkeys(word.casefold() for word in keyword.matches()):
             if key in self._by_word:
-                raise ValueError(f"SMS keyword {word!r} is registered twice")
+                raise ValueError(f"SMS keyword {key!r} is registered twice")
             self._by_word[key] = keyword
         self._ordered.append(keyword)
         return keyword
@@ -107,9 +117,11 @@ class KeywordRegistry:
     def find(self, word: str) -> Keyword | None:
         return self._by_word.get(word.casefold())
 
-    def advertised(self) -> list[Keyword]:
-        """Keywords with a help line, in registration order."""
-        return [k for k in self._ordered if k.usage]
+    def advertised(self, request: SmsRequest | None = None) -> list[Keyword]:
+        """Keywords with a help line, in registration order; with a request, only those whose
+        audience includes its sender."""
+        return [k for k in self._ordered if k.usage and (
+            k.audience is None or (request is not None and k.audience(request)))]
 
     def keeps_text(self, text: ParsedText) -> bool:
         keyword = self.find(text.keyword)
