@@ -46,8 +46,11 @@ class Recorded:
 def record_report(db: Session, member: PmcMember, *, channel: Channel | str, progress: int,
                   status: ReportStatus | str, issue: MainIssue | str = MainIssue.NONE,
                   comment: str | None = None, source_message_id: str | None = None,
-                  received_at: datetime | None = None) -> Recorded:
-    """Record a report by this member on their project, once per source message."""
+                  received_at: datetime | None = None, reference: str | None = None) -> Recorded:
+    """Record a report by this member on their project, once per source message.
+
+    `reference` is one taken earlier with `new_reference` (USSD shows it on the final screen
+    before the write); by default a new one is made here."""
     if source_message_id is not None:
         earlier = report_for_message(db, source_message_id)
         if earlier is not None:
@@ -61,7 +64,8 @@ def record_report(db: Session, member: PmcMember, *, channel: Channel | str, pro
         organization_id=organization_id, project_id=member.project_id, member_id=member.id,
         channel=Channel(channel), progress=int(progress), status=ReportStatus(status),
         issue=MainIssue(issue), comment=_comment(comment),
-        reference=new_reference(db, organization_id), source_message_id=source_message_id,
+        reference=reference or new_reference(db, organization_id),
+        source_message_id=source_message_id,
         received_at=received_at or utcnow())
     db.add(report)
     db.flush()

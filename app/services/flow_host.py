@@ -13,6 +13,8 @@ from app.engine.validators import BUILT_IN
 from app.pb import ideas
 from app.pb.flow_support import PbFlows
 from app.pb.idea_flow import IdeaFlows
+from app.pmc.info_flow import ProjectInfoFlows
+from app.pmc.report_flow import PmcReportFlows, is_member
 from app.services import contacts
 
 # Placeholders flows may use, with the longest value each may have on a screen.
@@ -30,16 +32,13 @@ def session_vars(db: Session, organization: Organization,
         "contact_language": (contact.language or "") if contact else "",
         # Read once, so the main menu's numbers cannot shift under the caller mid-session.
         "ideas_open": "yes" if ideas.collecting_rounds(db, organization.id) else "",
+        "pmc_member": "yes" if contact and is_member(db, organization.id, contact.msisdn)
+        else "",
     }
 
 
 def has_language(query: Query) -> bool:
     return bool(query.vars.get("contact_language"))
-
-
-def is_pmc_member(query: Query) -> bool:
-    """PMC membership comes with project monitoring (issue 4); until then nobody is listed."""
-    return False
 
 
 @dataclass(frozen=True)
@@ -63,26 +62,27 @@ EFFECT_HANDLERS: dict[str, EffectHandler] = {
 }
 
 
+def _features(pb: PbFlows) -> tuple:
+    """Each feature's flow support: lookups, validators and effect handlers by name."""
+    return pb, IdeaFlows(pb), PmcReportFlows(pb), ProjectInfoFlows(pb)
+
+
 def build_capabilities(pb: PbFlows | None = None) -> Capabilities:
     """Everything flows may name; without `pb` (flows check) its lookups answer with nothing."""
-    pb = pb or PbFlows()
-    idea_flows = IdeaFlows(pb)
+    features = _features(pb or PbFlows())
     return Capabilities(
-        lookups={
-            "has_language": Lookup(has_language),
-            "is_pmc_member": Lookup(is_pmc_member),
-            **pb.lookups(),
-            **idea_flows.lookups(),
-        },
-        validators={**BUILT_IN, **pb.validators(), **idea_flows.validators()},
+        lookups={"has_language": Lookup(has_language),
+                 **{name: fn for f in features for name, fn in f.lookups().items()}},
+        validators={**BUILT_IN, **{name: fn for f in features
+                                   for name, fn in f.validators().items()}},
         actions=frozenset(effect_handlers(pb)),
         vars=SCREEN_VARS,
     )
 
 
 def effect_handlers(pb: PbFlows | None = None) -> dict[str, EffectHandler]:
-    pb = pb or PbFlows()
-    return {**EFFECT_HANDLERS, **pb.handlers(), **IdeaFlows(pb).handlers()}
+    return {**EFFECT_HANDLERS, **{name: fn for f in _features(pb or PbFlows())
+                                  for name, fn in f.handlers().items()}}
 
 
 def apply_effects(db: Session, ctx: EffectContext, effects: Sequence[Effect],
