@@ -140,9 +140,10 @@ ACCESS = {  # role -> status per route, in ROUTES order
     "approver": (200, 200, 200, 403, 403, 403, 403, 403),
 }
 NAV = {
-    "admin": {"Places", "Contacts", "Budget cycles", "Caller lookup", "Audit log", "Users"},
-    "officer": {"Places", "Contacts", "Budget cycles", "Caller lookup"},
-    "agent": {"Places", "Budget cycles", "Caller lookup"},
+    "admin": {"Places", "Contacts", "Budget cycles", "Projects", "Caller lookup", "Audit log",
+              "Users"},
+    "officer": {"Places", "Contacts", "Budget cycles", "Projects", "Caller lookup"},
+    "agent": {"Places", "Budget cycles", "Projects", "Caller lookup"},
     "approver": {"Places", "Budget cycles"},
 }
 

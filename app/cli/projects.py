@@ -8,24 +8,13 @@ Every record is checked first: with any problem, each is printed and nothing is 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from app.db.models import Organization
-from app.pmc.imports import (
-    ImportRefused,
-    Problem,
-    ProjectRecord,
-    WardIndex,
-    apply_projects,
-    read_projects_csv,
-)
-from app.pmc.ocds import read_open_contracting
+from app.pmc.imports import ImportRefused, WardIndex, apply_projects
+from app.pmc.project_files import FORMATS, read_projects_file
 from app.services.organizations import organization_by_code
-
-FORMATS = ("auto", "csv", "ocds", "oc4ids")
 
 
 @click.group("projects")
@@ -48,25 +37,14 @@ def import_(obj, source: Path, org_code: str, fmt: str) -> None:
         if organization is None:
             raise click.ClickException(f"no organization with code {org_code!r}")
         try:
-            records = _records(text, fmt, organization, WardIndex(db, organization.id))
+            records = read_projects_file(text, fmt, organization,
+                                         WardIndex(db, organization.id))
             summary = apply_projects(db, organization, records)
         except ImportRefused as exc:
             raise refused(source, exc) from exc
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"{organization.code}: {len(records)} projects from {source.name}: {summary}")
-
-
-def _records(text: str, fmt: str, organization: Organization,
-             wards: WardIndex) -> list[ProjectRecord]:
-    if fmt == "csv" or (fmt == "auto" and not text.lstrip().startswith("{")):
-        return read_projects_csv(text, wards.code)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImportRefused([Problem(f"line {exc.lineno}", f"not JSON: {exc.msg}")]) from exc
-    return read_open_contracting(data, organization.currency, organization.timezone,
-                                 None if fmt == "auto" else fmt)
 
 
 def read_text(path: Path) -> str:

@@ -28,6 +28,10 @@ def init_app(app: Flask) -> None:
         login,
         organizations,
         places,
+        project_exports,
+        project_imports,
+        project_members,
+        projects,
         users,
     )
 

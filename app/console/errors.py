@@ -14,6 +14,8 @@ _MESSAGES = {
     400: "The form could not be accepted.",
     403: "Your role does not give access to this page.",
     404: "There is no such page.",
+    413: "What was sent is too large: a file may have at most 5 MB. Split it, or import it "
+         "with the command line.",
 }
 
 
@@ -26,6 +28,7 @@ def csrf_failed(error: CSRFError) -> tuple[str, int]:
 
 @bp.errorhandler(403)
 @bp.errorhandler(404)
+@bp.errorhandler(413)
 def http_error(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
     return render_template("console/error.html", code=code,

@@ -22,6 +22,9 @@ class Permission(StrEnum):
     MANAGE_CYCLES = "manage_cycles"  # create cycles, add and review proposals, move phases
     VIEW_RESULTS = "view_results"  # counted results, once voting has opened
     VIEW_TURNOUT = "view_turnout"  # who took part, by place and profile (small cells hidden)
+    VIEW_PROJECTS = "view_projects"  # projects, their PMCs, reports, flags; read-only
+    MANAGE_PROJECTS = "manage_projects"  # edit projects, change PMCs, import files
+    EXPORT_PROJECTS = "export_projects"  # reports CSV and the OC4IDS package
 
 
 _EVERYONE = frozenset(Role)
@@ -38,6 +41,10 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_CYCLES: frozenset({Role.ADMIN, Role.OFFICER}),
     Permission.VIEW_RESULTS: _EVERYONE,
     Permission.VIEW_TURNOUT: frozenset({Role.ADMIN, Role.OFFICER}),
+    # Agents answer residents' and PMC members' calls about projects; they change nothing.
+    Permission.VIEW_PROJECTS: frozenset({Role.ADMIN, Role.OFFICER, Role.AGENT}),
+    Permission.MANAGE_PROJECTS: frozenset({Role.ADMIN, Role.OFFICER}),
+    Permission.EXPORT_PROJECTS: frozenset({Role.ADMIN, Role.OFFICER}),
 }
 
 
