@@ -41,6 +41,10 @@ def has_language(query: Query) -> bool:
     return bool(query.vars.get("contact_language"))
 
 
+def has_voice_line(query: Query) -> bool:
+    return bool(query.vars.get("voice_number"))
+
+
 @dataclass(frozen=True)
 class EffectContext:
     organization_id: int
@@ -71,7 +75,7 @@ def build_capabilities(pb: PbFlows | None = None) -> Capabilities:
     """Everything flows may name; without `pb` (flows check) its lookups answer with nothing."""
     features = _features(pb or PbFlows())
     return Capabilities(
-        lookups={"has_language": Lookup(has_language),
+        lookups={"has_language": Lookup(has_language), "has_voice_line": Lookup(has_voice_line),
                  **{name: fn for f in features for name, fn in f.lookups().items()}},
         validators={**BUILT_IN, **{name: fn for f in features
                                    for name, fn in f.validators().items()}},
