@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 5000
 
-.PHONY: run test bench catalogs messages lint clean
+.PHONY: run test bench audit catalogs messages lint clean
 
 # The venv is rebuilt when pyproject.toml changes; the stamp files record what is installed.
 $(VENV)/.base: pyproject.toml
@@ -40,6 +40,11 @@ test: $(VENV)/.test catalogs
 bench: $(VENV)/.test catalogs
 	scripts/install-test-deps
 	$(BIN)/python -m bench
+
+# Known vulnerabilities in every installed package; a warning, not a failure, when the
+# vulnerability service cannot be reached (scripts/audit).
+audit: $(VENV)/.test
+	scripts/audit $(BIN)/pip-audit
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check app workers tests bench

@@ -23,6 +23,7 @@ from app.pmc import sms_pmc
 from app.services.dispatch import Dispatcher, InlineDispatcher, RqDispatcher
 from app.services.flow_host import build_capabilities, effect_handlers
 from app.services.inbound_sms import InboundSmsHandler
+from app.services.send_rate import SendRateLimiter
 from app.services.sms_basics import build_keywords
 from app.services.sms_sender import SmsSender
 from app.services.ussd import UssdGateway
@@ -87,7 +88,8 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     keywords = build_keywords(PbKeywords(keyring, drafts).register, sms_pmc.register)
     inbound_sms = InboundSmsHandler(sessions, catalogs.gettext_for, keywords)
-    sms_sender = SmsSender(sessions, build_sms_backend(settings), settings.sms_batch_size)
+    sms_sender = SmsSender(sessions, build_sms_backend(settings), settings.sms_batch_size,
+                           limiter=SendRateLimiter(redis, settings.sms_rate_per_second))
     dispatcher: Dispatcher = (
         RqDispatcher(redis, settings.sms_batch_size) if redis is not None
         else InlineDispatcher(inbound_sms, sms_sender)

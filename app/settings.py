@@ -21,15 +21,18 @@ class SettingsError(RuntimeError):
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
-    database_url: str = f"sqlite:///{ROOT / 'instance' / 'baraza.sqlite3'}"
-    redis_url: str | None = None
-    secret_key: str = _DEV_SECRET
-    callback_token: str | None = None
+    # Secrets (and URLs that may carry a password) stay out of repr(), so no log line or
+    # traceback that prints the settings shows them.
+    database_url: str = field(default=f"sqlite:///{ROOT / 'instance' / 'baraza.sqlite3'}",
+                              repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    secret_key: str = field(default=_DEV_SECRET, repr=False)
+    callback_token: str | None = field(default=None, repr=False)
     # Keys the HMAC that links a voter to their ballot; never stored in the database, so a
     # dump cannot tell how a number voted. Losing it only stops voters changing past ballots.
-    ballot_key: str = _DEV_BALLOT_KEY
+    ballot_key: str = field(default=_DEV_BALLOT_KEY, repr=False)
     at_username: str | None = None
-    at_api_key: str | None = None
+    at_api_key: str | None = field(default=None, repr=False)
     at_api_url: str | None = None
     ussd_max_chars: int = 160
     ussd_session_ttl: int = 300  # AT ends a session after 180 s; keep state a little longer
@@ -37,11 +40,25 @@ class Settings:
     flows_dir: Path = ROOT / "flows"
     locales_dir: Path = ROOT / "locales"
     sms_batch_size: int = 100
+    # Messages per second per sender, across all workers (counted in Redis); 0: no limit.
+    sms_rate_per_second: int = 50
+    # Campaigns (app.campaigns): the preview's price per SMS part, the local hours campaign
+    # messages may go out in (each organization's own time zone), rows written per transaction.
+    sms_price_per_part: str = "0.80 KES"
+    campaign_hours: str = "08:00-18:00"
+    campaign_chunk_size: int = 1000
     # Project monitoring's early warning (app.pmc.early_warning) and its reminder SMS.
     pmc_quiet_days: int = 14  # a project with no PMC report for this many days is quiet
     pmc_behind_by: int = 20  # percentage points behind the schedule its dates imply
     pmc_reminder_days: int = 7  # at most one reminder per member and project this often
     pmc_reminder_interval: int = 86400  # seconds between runs of the reminder job
+    # GET /metrics needs `Authorization: Bearer <token>` when set; only loopback may scrape
+    # without it. Production requires it.
+    metrics_token: str | None = field(default=None, repr=False)
+    log_format: str = "text"  # "json": one JSON object per line (the default in production)
+    # Reverse proxies in front of the app that set X-Forwarded-For/-Proto: the client address
+    # (login limits, /metrics loopback check) is read through this many of them.
+    trusted_proxies: int = 0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -81,14 +98,32 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         simulator_enabled=_flag(env.get("BARAZA_SIMULATOR"), default=mode != "production"),
         flows_dir=Path(env.get("BARAZA_FLOWS_DIR") or Settings.flows_dir),
         sms_batch_size=_positive_int(env, "SMS_BATCH_SIZE", 100),
+        sms_rate_per_second=_int_between(env, "SMS_RATE_PER_SECOND", 50, 0, 100_000),
+        sms_price_per_part=env.get("SMS_PRICE_PER_PART") or Settings.sms_price_per_part,
+        campaign_hours=env.get("CAMPAIGN_HOURS") or Settings.campaign_hours,
+        campaign_chunk_size=_positive_int(env, "CAMPAIGN_CHUNK_SIZE", 1000),
         pmc_quiet_days=_positive_int(env, "PMC_QUIET_DAYS", 14),
         pmc_behind_by=_int_between(env, "PMC_BEHIND_BY", 20, 0, 100),
         pmc_reminder_days=_positive_int(env, "PMC_REMINDER_DAYS", 7),
         pmc_reminder_interval=_int_between(env, "PMC_REMINDER_INTERVAL", 86400, 60, 7 * 86400),
+        metrics_token=env.get("METRICS_TOKEN") or None,
+        log_format=log_format_of(env),
+        trusted_proxies=_int_between(env, "BARAZA_TRUSTED_PROXIES", 0, 0, 5),
     )
     if settings.is_production:
         _check_production(settings)
     return settings
+
+
+def log_format_of(env: Mapping[str, str]) -> str:
+    """LOG_FORMAT, or json in production and text elsewhere (read before the other settings,
+    so a command that fails on its settings still logs in the right format)."""
+    raw = env.get("LOG_FORMAT")
+    production = env.get("BARAZA_ENV", "development") == "production"
+    value = (raw or ("json" if production else "text")).strip().lower()
+    if value not in {"json", "text"}:
+        raise SettingsError(f"LOG_FORMAT must be json or text, got {raw!r}")
+    return value
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -129,5 +164,7 @@ def _check_production(settings: Settings) -> None:
         missing.append("DATABASE_URL (PostgreSQL)")
     if not settings.redis_url:
         missing.append("REDIS_URL")
+    if not settings.metrics_token:
+        missing.append("METRICS_TOKEN")
     if missing:
         raise SettingsError("production needs: " + ", ".join(missing))

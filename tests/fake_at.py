@@ -48,6 +48,7 @@ class FakeAt:
         # Whole-request answers (a non-2xx, or "hang"), used up in the order they were asked for.
         self._specials: deque[tuple[int, str] | str] = deque()
         self._release = threading.Event()
+        self.hanging = threading.Event()  # set when a request starts hanging
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -85,6 +86,11 @@ class FakeAt:
         """The next request gets no answer until the client has given up."""
         with self._lock:
             self._specials.append("hang")
+
+    def hang_request(self, nth: int) -> None:
+        """The `nth` request from now (1: the next) hangs; those before it are answered."""
+        with self._lock:
+            self._specials.extend(["answer"] * (nth - 1) + ["hang"])
 
     # Serving -------------------------------------------------------------------------------
 
@@ -130,8 +136,11 @@ def _handler_for(fake: FakeAt) -> type[BaseHTTPRequestHandler]:
             with fake._lock:
                 fake.requests.append(request)
             if special == "hang":
+                fake.hanging.set()
                 fake._release.wait(HANG_LIMIT)
                 return None
+            if special == "answer":
+                special = None
             if special is not None:
                 return self._send(special[0], "text/plain", special[1])
             recipients = [fake._recipient(n, i) for i, n in enumerate(numbers)]

@@ -15,6 +15,7 @@ PRODUCTION = {
     "AT_API_KEY": "key",
     "DATABASE_URL": "postgresql+psycopg://baraza@db/baraza",
     "REDIS_URL": "redis://cache:6379/0",
+    "METRICS_TOKEN": "a-metrics-secret",
 }
 
 

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from rq import Queue, Worker
 from rq.worker import BaseWorker
 
+from app.logs import configure_logging
 from app.runtime import Runtime, build_runtime
+from app.services import outbox_relay
 from app.services.dispatch import QUEUES
-from app.settings import load_settings
+from app.settings import load_settings, log_format_of
 from workers.context import set_runtime
 
 log = logging.getLogger("workers")
@@ -25,16 +28,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(log_format_of(os.environ))
     runtime = build_runtime(load_settings())
     if runtime.redis is None:
         log.error("REDIS_URL is not set: there is no queue to work on "
                   "(without Redis the web process does the work itself)")
         return 2
+    relay_at_start(runtime)
     worker = build_worker(runtime)
     # The scheduler moves delayed jobs (send retries after a backoff) onto their queues.
     worker.work(burst=args.burst, with_scheduler=True)
     return 0
+
+
+def relay_at_start(runtime: Runtime) -> None:
+    """Rows a worker that died left behind are handed on before this one starts work."""
+    try:
+        outbox_relay.relay(runtime.sessions, runtime.dispatcher)
+    except Exception:
+        log.exception("outbox relay at start failed; the periodic relay will retry")
 
 
 def build_worker(runtime: Runtime, worker_class: type[BaseWorker] = Worker) -> BaseWorker:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from croniter import croniter
 from redis import Redis
 from rq.cron import CronJob, CronScheduler
 
-from app.services.dispatch import NOTICES
-from app.settings import Settings, load_settings
+from app.logs import configure_logging
+from app.services.dispatch import CAMPAIGNS, NOTICES
+from app.settings import Settings, load_settings, log_format_of
 from workers import jobs
 
 log = logging.getLogger("workers.cron")
@@ -36,6 +38,30 @@ def register_jobs(scheduler: CronScheduler, settings: Settings,
                                job_timeout=REMINDER_JOB_TIMEOUT, **timing)]
 
 
+RELAY_INTERVAL = 60  # seconds between outbox relay passes (app.services.outbox_relay)
+SWEEP_INTERVAL = 3600  # seconds between delivery-report sweeps
+OUTBOX_JOB_TIMEOUT = 300  # seconds; database work only, no call to AT
+
+
+def register_outbox_jobs(scheduler: CronScheduler) -> list[CronJob]:
+    """The outbox's housekeeping: the relay (lost and stuck rows) and the sweep that gives up
+    on delivery reports after 72 h. Both are safe to run any number of times."""
+    return [scheduler.register(jobs.relay_outbox, NOTICES, name="relay_outbox",
+                               job_timeout=OUTBOX_JOB_TIMEOUT, interval=RELAY_INTERVAL),
+            scheduler.register(jobs.sweep_delivery_reports, NOTICES,
+                               name="sweep_delivery_reports", job_timeout=OUTBOX_JOB_TIMEOUT,
+                               interval=SWEEP_INTERVAL)]
+
+
+CAMPAIGN_SWEEP_INTERVAL = 60  # seconds between passes of app.campaigns.runner.sweep
+
+
+def register_campaign_jobs(scheduler: CronScheduler) -> list[CronJob]:
+    """Campaign steps lost with a queue or a worker, queued again; safe to repeat."""
+    return [scheduler.register(jobs.sweep_campaigns, CAMPAIGNS, name="sweep_campaigns",
+                               job_timeout=OUTBOX_JOB_TIMEOUT, interval=CAMPAIGN_SWEEP_INTERVAL)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers.cron", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cron and not croniter.is_valid(args.cron):
         parser.error(f"--cron: not a cron expression: {args.cron!r}")
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(log_format_of(os.environ))
     settings = load_settings()
     if not settings.redis_url:
         log.error("REDIS_URL is not set: there is no queue to schedule on "
@@ -53,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     scheduler = CronScheduler(connection=Redis.from_url(settings.redis_url))
     register_jobs(scheduler, settings, args.cron)
+    register_outbox_jobs(scheduler)
+    register_campaign_jobs(scheduler)
     scheduler.start()  # until SIGINT or SIGTERM
     return 0
 

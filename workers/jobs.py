@@ -3,12 +3,13 @@ services."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from app.campaigns.runner import campaign_jobs, run_advance, run_materialise, sweep
 from app.db.base import utcnow
 from app.pmc import reminders
 from app.pmc.early_warning import WarningRules
-from app.services import dispatch
+from app.services import delivery_reports, dispatch, outbox_relay
 from workers.context import current_runtime
 
 
@@ -32,3 +33,39 @@ def pmc_reminders(today: str | None = None) -> dict[str, int]:
         runtime.sessions, runtime.catalogs.gettext_for, runtime.dispatcher,
         WarningRules.from_settings(runtime.settings), utcnow(),
         today=date.fromisoformat(today) if today else None)
+
+
+def materialise_campaign(campaign_id: int) -> int:
+    """Write an approved campaign's recipients and outbox rows (resumes if restarted), then
+    queue its first wave."""
+    runtime = current_runtime()
+    return run_materialise(runtime, campaign_jobs(runtime), campaign_id)
+
+
+def advance_campaign(campaign_id: int) -> None:
+    """Hand a campaign's next wave to the sender, inside its organization's sending hours."""
+    runtime = current_runtime()
+    run_advance(runtime, campaign_jobs(runtime), campaign_id)
+
+
+def relay_outbox(now: str | None = None) -> dict[str, int]:
+    """Hand on the outbox rows a dead worker or a lost job left behind (see
+    app.services.outbox_relay); `now` (ISO time) overrides the clock."""
+    runtime = current_runtime()
+    relayed = outbox_relay.relay(runtime.sessions, runtime.dispatcher,
+                                 datetime.fromisoformat(now) if now else None)
+    return {"requeued": relayed.requeued, "uncertain": relayed.uncertain,
+            "handed_on": relayed.handed_on}
+
+
+def sweep_delivery_reports(now: str | None = None) -> int:
+    """Mark messages accepted over 72 h ago with no final delivery report `unknown`."""
+    runtime = current_runtime()
+    return delivery_reports.sweep_unreported(runtime.sessions,
+                                             datetime.fromisoformat(now) if now else None)
+
+
+def sweep_campaigns() -> tuple[int, int]:
+    """Queue again the campaign steps a lost queue or a dead worker dropped."""
+    runtime = current_runtime()
+    return sweep(runtime, campaign_jobs(runtime))

@@ -90,6 +90,44 @@ class InboundSmsForm:
         )
 
 
+@dataclass(frozen=True)
+class DeliveryReportForm:
+    """AT's SMS delivery report: `id` is the messageId its send response gave us."""
+
+    at_id: str
+    status: str
+    phone_number: str
+    network_code: str
+    failure_reason: str
+    retry_count: int
+    payload: dict[str, str]
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> DeliveryReportForm:
+        return cls(
+            at_id=_field(form, "id", 100).strip(),
+            status=_field(form, "status", 20).strip(),
+            phone_number=_field(form, "phoneNumber", 20).strip(),
+            network_code=_field(form, "networkCode", 10),
+            failure_reason=_field(form, "failureReason", 40).strip(),
+            retry_count=_int(form.get("retryCount")) or 0,
+            payload={k: str(v)[:200] for k, v in list(form.items())[:20]},
+        )
+
+
+@dataclass(frozen=True)
+class OptOutForm:
+    """AT's bulk SMS opt-out notification."""
+
+    sender_id: str
+    phone_number: str
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> OptOutForm:
+        return cls(sender_id=_field(form, "senderId", 20).strip(),
+                   phone_number=_field(form, "phoneNumber", 20).strip())
+
+
 def _int(raw: str | None) -> int | None:
     try:
         return int(raw) if raw not in (None, "") else None

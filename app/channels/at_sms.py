@@ -14,6 +14,7 @@ from typing import Any
 import requests
 from africastalking.Service import AfricasTalkingException, validate_phone
 from africastalking.SMS import SMSService
+from urllib3.exceptions import ConnectTimeoutError
 
 from app.channels.phone import mask
 from app.channels.sms_out import RecipientOutcome, Verdict
@@ -24,10 +25,12 @@ DEFAULT_TIMEOUT = (3.05, 9.05)  # (connect, read) seconds, the SDK's own default
 MAX_ERROR = 500
 
 ACCEPTED_CODES = frozenset({100, 101, 102})  # Processed, Sent, Queued
-# Worth another try later: AT's own trouble, a balance that can be topped up, DND hours.
-RETRY_CODES = frozenset({405, 409, 500, 501})
-# Everything else (401 RiskHold, 402 InvalidSenderId, 403, 404, 406 UserInBlacklist, 407, 502,
-# and codes AT may add) is final: a resend could not change AT's answer.
+# Worth another try later: AT's own trouble, DND hours.
+RETRY_CODES = frozenset({409, 500, 501})
+PAUSE_CODES = frozenset({405})  # InsufficientBalance: campaigns wait for a top-up, others retry
+SUPPRESS_CODES = frozenset({406})  # UserInBlacklist: the number opted out of this sender
+# Everything else (401 RiskHold, 402 InvalidSenderId, 403, 404, 407, 502, and codes AT may
+# add) is final: a resend could not change AT's answer.
 ALERT_CODES = frozenset({401, 402, 405})  # the whole account is affected: somebody must look
 
 
@@ -67,9 +70,10 @@ class AtSmsBackend:
             # The SDK keeps only the body of a non-2xx answer: nothing was accepted.
             return _all(numbers, RecipientOutcome(Verdict.RETRY, error=_cut(f"AT: {exc}")))
         except requests.RequestException as exc:
-            # A read timeout may hide an accepted send; AT has no idempotency key, so a retry is
-            # the lesser evil for a resident's reply (issue 6 revisits this for campaigns).
-            return _all(numbers, RecipientOutcome(Verdict.RETRY,
+            # AT has no idempotency key: once the request may have left, a resend could reach
+            # the phone twice, so only a connection that never opened is worth a retry.
+            verdict = Verdict.RETRY if never_left(exc) else Verdict.UNCERTAIN
+            return _all(numbers, RecipientOutcome(verdict,
                                                   error=_cut(f"network: {type(exc).__name__}")))
         recipients = _recipients(reply)
         if recipients is None:
@@ -88,8 +92,27 @@ def judge(entry: Mapping[str, Any] | None) -> RecipientOutcome:
                                 _text(entry.get("cost"), 30))
     if code in ALERT_CODES:
         log.error("AT refused a send with %s %s: check the account", code, status)
-    verdict = Verdict.RETRY if code in RETRY_CODES else Verdict.FAILED
+    if code in RETRY_CODES:
+        verdict = Verdict.RETRY
+    elif code in PAUSE_CODES:
+        verdict = Verdict.PAUSE
+    elif code in SUPPRESS_CODES:
+        verdict = Verdict.SUPPRESS
+    else:
+        verdict = Verdict.FAILED
     return RecipientOutcome(verdict, code, error=status or "unknown status")
+
+
+def never_left(exc: requests.RequestException) -> bool:
+    """True when the request surely never reached AT: the connection did not open (refused,
+    unresolvable, connect timeout). A read timeout or a dropped answer may hide a send."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+        return isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one too
+    return isinstance(exc, (requests.URLRequired, requests.exceptions.InvalidURL,
+                            requests.exceptions.MissingSchema))
 
 
 def _recipients(reply: object) -> dict[str, Mapping[str, Any]] | None:

@@ -17,6 +17,9 @@ class Verdict(StrEnum):
     ACCEPTED = "accepted"  # the provider took it: never send it again
     FAILED = "failed"  # a definite, permanent refusal
     RETRY = "retry"  # not accepted, and worth trying again later
+    UNCERTAIN = "uncertain"  # the request may have reached the provider: never resent blindly
+    SUPPRESS = "suppress"  # the number opted out (AT's 406): suppress it, never retry
+    PAUSE = "pause"  # the account is out of credit (AT's 405): hold campaigns until a top-up
 
 
 @dataclass(frozen=True)

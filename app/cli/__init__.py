@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
+import os
 
 import click
 
-from app.cli import db, demo, flows, pb, places, pmc, projects, serve, simulate, users
+from app.cli import db, demo, flows, pb, places, pmc, projects, serve, simulate, sms, users
+from app.logs import configure_logging
 from app.runtime import Runtime, build_runtime
-from app.settings import load_settings
+from app.settings import load_settings, log_format_of
 
 
 class Context:
@@ -28,9 +29,9 @@ class Context:
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Baraza: SMS/USSD/voice participation gateway."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(log_format_of(os.environ))
     ctx.obj = Context()
 
 
-for module in (db, demo, flows, pb, places, pmc, projects, serve, simulate, users):
+for module in (db, demo, flows, pb, places, pmc, projects, serve, simulate, sms, users):
     module.register(main)

@@ -36,4 +36,5 @@ def init_app(app: Flask) -> None:
     )
 
     request_db.init_app(app)
+    login.init_app(app)
     app.register_blueprint(bp)

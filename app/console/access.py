@@ -52,6 +52,7 @@ def login_required(roles: frozenset[Role] | None = None) -> Callable:
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapper.required_roles = roles  # read by the per-route test against ROLES
         return wrapper
 
     return decorate

@@ -6,7 +6,8 @@ after commit, so a rolled-back change never sends anything and a sent row always
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -14,7 +15,14 @@ from sqlalchemy.orm import Session
 
 from app.channels.sms_out import RecipientOutcome, Verdict
 from app.db.base import utcnow
-from app.db.models import Organization, OutboxMessage, OutboxStatus, SendLane
+from app.db.models import (
+    Organization,
+    OutboxMessage,
+    OutboxStatus,
+    SendLane,
+    SuppressionSource,
+)
+from app.services import suppressions
 
 
 def queue_sms(db: Session, organization_id: int, msisdn: str, body: str, lane: SendLane,
@@ -44,7 +52,8 @@ def claim(db: Session, ids: Iterable[int]) -> list[OutboxMessage]:
     claimed = db.scalars(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == OutboxStatus.QUEUED)
-        .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1)
+        .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1,
+                claimed_at=utcnow(), next_attempt_at=None)
         .returning(OutboxMessage.id)
     ).all()
     if not claimed:
@@ -54,36 +63,107 @@ def claim(db: Session, ids: Iterable[int]) -> list[OutboxMessage]:
                            .execution_options(populate_existing=True)))
 
 
+def start_calling(db: Session, ids: Iterable[int]) -> set[int]:
+    """SENDING -> CALLING, committed by the caller before the AT request: from here on a crash
+    leaves the row for a person (UNCERTAIN), never for a blind resend. Rows the relay put back
+    meanwhile are not in the returned set, and must not be sent by this worker."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    return set(db.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == OutboxStatus.SENDING)
+        .values(status=OutboxStatus.CALLING, calling_at=utcnow())
+        .returning(OutboxMessage.id)))
+
+
+def release(db: Session, ids: Iterable[int], reason: str) -> None:
+    """Claimed rows put back in the queue unsent (a paused campaign): the attempt is undone."""
+    wanted = sorted(set(ids))
+    if wanted:
+        db.execute(update(OutboxMessage)
+                   .where(OutboxMessage.id.in_(wanted),
+                          OutboxMessage.status == OutboxStatus.SENDING)
+                   .values(status=OutboxStatus.QUEUED, attempts=OutboxMessage.attempts - 1,
+                           error=reason[:500]))
+
+
+def hold_suppressed(db: Session, rows: Sequence[OutboxMessage]) -> set[int]:
+    """Mark claimed rows to opted-out numbers SUPPRESSED; return their ids.
+
+    Notices and campaigns never go to a suppressed number. A reply answers a message the
+    resident just sent, so it goes unless it was queued before the suppression (the STOP
+    confirmation is queued after it, in the same transaction, and goes out).
+    """
+    since = suppressions.suppressed_since(db, [(r.organization_id, r.msisdn) for r in rows])
+    held = set()
+    for row in rows:
+        stopped = since.get((row.organization_id, row.msisdn))
+        if stopped is None:
+            continue
+        if row.lane == SendLane.REPLY and row.created_at >= stopped:
+            continue
+        held.add(row.id)
+    if held:
+        db.execute(update(OutboxMessage)
+                   .where(OutboxMessage.id.in_(sorted(held)),
+                          OutboxMessage.status == OutboxStatus.SENDING)
+                   .values(status=OutboxStatus.SUPPRESSED, error="opted out"))
+    return held
+
+
+@dataclass(frozen=True)
+class Recorded:
+    retry: tuple[OutboxMessage, ...] = ()  # put back in the queue for a later attempt
+    paused: tuple[int, ...] = ()  # campaign rows held by an empty balance (405), still queued
+    gave_up: int = 0
+
+
 def record(db: Session, outcomes: Mapping[int, RecipientOutcome], backend: str,
-           give_up_after: int) -> list[OutboxMessage]:
-    """Store each claimed row's outcome; return the rows put back in the queue for a retry."""
-    rows = db.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(list(outcomes)),
-                                                  OutboxMessage.status == OutboxStatus.SENDING))
+           give_up_after: int) -> Recorded:
+    """Store each called row's outcome (rows in SENDING or CALLING)."""
+    rows = db.scalars(select(OutboxMessage).where(
+        OutboxMessage.id.in_(list(outcomes)),
+        OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.CALLING])))
     now = utcnow()
-    retry = []
+    retry, paused, gave_up = [], [], 0
     for row in rows:
         outcome = outcomes[row.id]
-        _apply(row, outcome, backend, now)
-        if outcome.verdict is Verdict.RETRY:
+        verdict = outcome.verdict
+        if verdict is Verdict.PAUSE and row.lane != SendLane.CAMPAIGN:
+            verdict = Verdict.RETRY  # a reply or notice keeps its backoff; campaigns wait
+        _apply(row, outcome, verdict, backend, now)
+        if verdict is Verdict.SUPPRESS:
+            suppressions.suppress(db, row.organization_id, row.msisdn,
+                                  SuppressionSource.BLACKLIST_406, now)
+        elif verdict is Verdict.PAUSE:
+            row.attempts -= 1  # not a failure of this message: it waits for a top-up
+            paused.append(row.id)
+        elif verdict is Verdict.RETRY:
             if row.attempts >= give_up_after:
                 row.status = OutboxStatus.FAILED
                 row.error = f"gave up after {row.attempts} attempts: {row.error}"[:500]
+                gave_up += 1
             else:
                 retry.append(row)
-    return retry
+    return Recorded(tuple(retry), tuple(paused), gave_up)
 
 
-def _apply(row: OutboxMessage, outcome: RecipientOutcome, backend: str, now: datetime) -> None:
+def _apply(row: OutboxMessage, outcome: RecipientOutcome, verdict: Verdict, backend: str,
+           now: datetime) -> None:
     row.backend = backend
     row.status_code = outcome.status_code
     row.error = outcome.error
-    if outcome.verdict is Verdict.ACCEPTED:
+    if verdict is Verdict.ACCEPTED:
         row.status = OutboxStatus.SENT
         row.at_message_id = outcome.message_id
         row.cost = outcome.cost
         row.sent_at = now
-    elif outcome.verdict is Verdict.FAILED:
+    elif verdict is Verdict.FAILED:
         row.status = OutboxStatus.FAILED
-    else:
+    elif verdict is Verdict.UNCERTAIN:
+        row.status = OutboxStatus.UNCERTAIN
+    elif verdict is Verdict.SUPPRESS:
+        row.status = OutboxStatus.SUPPRESSED
+    else:  # RETRY, PAUSE
         row.status = OutboxStatus.QUEUED
-

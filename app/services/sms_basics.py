@@ -73,10 +73,13 @@ def change_language(request: SmsRequest) -> str:
 def build_keywords(*features: Callable[[KeywordRegistry], None]) -> KeywordRegistry:
     """The registry the SMS handler uses; anything unknown gets the help text. Each feature
     registers its own keywords (app.pb.sms_votes: VOTE, RECEIPT, IDEA)."""
+    from app.services import sms_optout  # it uses `fill` from here
+
     registry = KeywordRegistry(fallback=send_help)
     registry.register(Keyword({"en": "HELP", "sw": "MSAADA"}, send_help, HELP_USAGE))
     registry.register(Keyword({"en": "LANG", "sw": "LUGHA"}, change_language, LANG_USAGE,
                               aliases=("LANGUAGE",)))
+    sms_optout.register(registry)  # STOP/ACHA, START/ANZA: every organization answers them
     for register in features:
         register(registry)
     return registry

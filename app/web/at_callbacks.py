@@ -8,9 +8,15 @@ import logging
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from app.channels.at_forms import InboundSmsForm, UssdEnd, UssdHop
+from app.channels.at_forms import (
+    DeliveryReportForm,
+    InboundSmsForm,
+    OptOutForm,
+    UssdEnd,
+    UssdHop,
+)
 from app.db.models import Channel, UssdSessionEvent
-from app.services import inbound_sms, organizations
+from app.services import delivery_reports, inbound_sms, opt_out, organizations
 
 log = logging.getLogger(__name__)
 bp = Blueprint("at", __name__, url_prefix="/at")
@@ -81,6 +87,35 @@ def sms_received() -> Response:
             # Stored but not handed over (Redis down): AT's retry hands it over again.
             log.exception("inbound SMS %s stored but not queued", form.at_id[:40])
             return plain("stored, not queued, try again", 500)
+    return plain("OK")
+
+
+@bp.post("/sms/delivery")
+def sms_delivery_report() -> Response:
+    """Stored (known id or not) and applied at once; 200 unless it could not be stored."""
+    form = DeliveryReportForm.from_form(request.form)
+    if not form.at_id:
+        return plain("missing id", 400)
+    try:
+        delivery_reports.receive_report(_runtime().sessions, form)
+    except SQLAlchemyError:
+        log.exception("delivery report %s could not be stored", form.at_id[:40])
+        return plain("not stored, try again", 500)
+    return plain("OK")
+
+
+@bp.post("/sms/optout")
+def sms_opted_out() -> Response:
+    """AT's opt-out notification: suppress the number for every organization sending as
+    `senderId` (none is ours: still 200, there is nothing AT could fix by retrying)."""
+    form = OptOutForm.from_form(request.form)
+    if not form.sender_id or not form.phone_number:
+        return plain("missing senderId or phoneNumber", 400)
+    try:
+        opt_out.opt_out_callback(_runtime().sessions, form)
+    except SQLAlchemyError:
+        log.exception("opt-out for sender %s could not be stored", form.sender_id)
+        return plain("not stored, try again", 500)
     return plain("OK")
 
 

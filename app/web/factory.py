@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.runtime import Runtime, build_runtime
 from app.settings import Settings, load_settings
@@ -25,10 +26,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         WTF_CSRF_TIME_LIMIT=None,  # a form's token lives as long as the login, not 1 hour
     )
     app.extensions["baraza"] = runtime
+    if settings.trusted_proxies:
+        # request.remote_addr is the client's, not the proxy's (login limits count per client).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies)
 
     from app import console
-    from app.web import at_callbacks, health, public_results, simulator
+    from app.web import at_callbacks, health, metrics, public_results, request_ids, simulator
 
+    request_ids.init_app(app)  # first: every later hook and log line can use it
+    metrics.init_app(app)  # GET /metrics, and the hooks that count callbacks
     csrf = CSRFProtect(app)  # every form in the browser carries a token
     health.init_app(app)
     at_callbacks.init_app(app)

@@ -14,13 +14,24 @@ from app.db.models.budgeting import (
     VoterPlace,
     VoterProfile,
 )
+from app.db.models.campaigns import (
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientState,
+    StopHint,
+)
 from app.db.models.contacts import Contact
 from app.db.models.messaging import (
+    DeliveryReport,
+    DeliveryStatus,
     InboundSms,
     InboundStatus,
     OutboxMessage,
     OutboxStatus,
     SendLane,
+    SmsSuppression,
+    SuppressionSource,
     UssdSessionEvent,
 )
 from app.db.models.organizations import Channel, ChannelAddress, Organization, Place
@@ -50,9 +61,14 @@ __all__ = [
     "VoterKey",
     "VoterPlace",
     "VoterProfile",
+    "Campaign",
+    "CampaignRecipient",
+    "CampaignStatus",
     "Channel",
     "ChannelAddress",
     "Contact",
+    "DeliveryReport",
+    "DeliveryStatus",
     "InboundSms",
     "InboundStatus",
     "MainIssue",
@@ -68,8 +84,12 @@ __all__ = [
     "ProjectStatus",
     "ReportStatus",
     "ResidentFeedback",
+    "RecipientState",
     "Role",
     "SendLane",
+    "StopHint",
+    "SmsSuppression",
+    "SuppressionSource",
     "User",
     "UssdSessionEvent",
     "project_wards",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime, utcnow
@@ -66,9 +66,33 @@ class SendLane(StrEnum):
 
 class OutboxStatus(StrEnum):
     QUEUED = "queued"
-    SENDING = "sending"
+    SENDING = "sending"  # claimed by a worker; AT has not been called yet
+    CALLING = "calling"  # the AT request may have left: never resent blindly
     SENT = "sent"  # accepted by AT (or stored by the console backend)
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # the number opted out: not sent, never will be
+    UNCERTAIN = "uncertain"  # the AT call may have reached AT; not resent automatically
+
+
+class DeliveryStatus(StrEnum):
+    """AT's delivery report statuses (and ours: UNKNOWN when none final came in time)."""
+
+    SENT = "Sent"
+    SUBMITTED = "Submitted"
+    BUFFERED = "Buffered"
+    SUCCESS = "Success"
+    FAILED = "Failed"
+    REJECTED = "Rejected"
+    ABSENT_SUBSCRIBER = "AbsentSubscriber"
+    EXPIRED = "Expired"
+    UNKNOWN = "unknown"
+
+
+class SuppressionSource(StrEnum):
+    STOP = "stop"  # the resident texted STOP / ACHA
+    OPTOUT_CALLBACK = "optout_callback"  # AT's bulk SMS opt-out notification
+    BLACKLIST_406 = "blacklist_406"  # a send answered 406 UserInBlacklist
+    BLACKLIST_REPORT = "blacklist_report"  # a delivery report said UserInBlackList
 
 
 class OutboxMessage(Base):
@@ -83,6 +107,7 @@ class OutboxMessage(Base):
     body: Mapped[str] = mapped_column(Text)
     sender: Mapped[str | None] = mapped_column(String(20))
     lane: Mapped[SendLane] = mapped_column(String(10), default=SendLane.REPLY)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     status: Mapped[OutboxStatus] = mapped_column(String(10), default=OutboxStatus.QUEUED)
     backend: Mapped[str | None] = mapped_column(String(10))  # "at" or "console"
     at_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
@@ -92,3 +117,43 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    calling_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # a retry's due time
+    delivery_status: Mapped[str | None] = mapped_column(String(20))  # a DeliveryStatus
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # when it became final
+
+
+class DeliveryReport(Base):
+    """Every delivery report as AT posted it, known message or not; AT's retries change nothing."""
+
+    __tablename__ = "delivery_reports"
+    __table_args__ = (UniqueConstraint("at_id", "status", "retry_count"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at_id: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    retry_count: Mapped[int] = mapped_column(default=0)
+    msisdn: Mapped[str | None] = mapped_column(String(20), index=True)
+    network_code: Mapped[str | None] = mapped_column(String(10))
+    failure_reason: Mapped[str | None] = mapped_column(String(40))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"),
+                                                          index=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class SmsSuppression(Base):
+    """A number an organization must not send notices or campaigns to (contact or not);
+    suppressed while `lifted_at` is empty (START lifts it)."""
+
+    __tablename__ = "sms_suppressions"
+    __table_args__ = (UniqueConstraint("organization_id", "msisdn"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    msisdn: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(20))  # a SuppressionSource
+    suppressed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -1,0 +1,1 @@
+"""Bulk SMS campaigns: audience, message text, preview, approval, background sending, progress."""

@@ -1,0 +1,205 @@
+"""After approval, in the background: write each recipient and its outbox row, then hand them to
+the sender in waves, inside the organization's sending hours.
+
+`materialise` writes chunks, each in its own transaction (recipient rows and their outbox rows
+together), skipping numbers already written: a crashed run started again resumes where it
+stopped, and the unique (campaign, msisdn) refuses a duplicate even if two runs race.
+`advance` hands the next wave of written rows to the dispatcher's campaign lane, and says when
+to be called again: 0 (at once: the next wave queues behind this one's sends), a number of
+seconds (quiet hours, a scheduled start), or None (nothing left, or paused/cancelled).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.campaigns.audience import Audience, Recipient, resolve
+from app.campaigns.lifecycle import status_after_materialise
+from app.campaigns.message_text import (
+    STOP_HINT,
+    Gettext,
+    message_language,
+    render,
+    with_stop_hint,
+)
+from app.campaigns.quiet_hours import Window, seconds_until_open
+from app.db.base import utcnow
+from app.db.models import (
+    Campaign,
+    CampaignRecipient,
+    CampaignStatus,
+    Organization,
+    OutboxMessage,
+    OutboxStatus,
+    RecipientState,
+    SendLane,
+    StopHint,
+)
+from app.services import audit
+
+if TYPE_CHECKING:
+    from app.services.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
+
+_WRITABLE = {CampaignStatus.APPROVED, CampaignStatus.PAUSED}
+# A step this late lost its job (Redis restarted, a worker died between steps). Longer than a
+# wave takes to send, so a slow but live campaign is not kicked twice (that is harmless too).
+LOST_AFTER = timedelta(minutes=15)
+
+
+def materialise(sessions: sessionmaker[Session], campaign_id: int,
+                gettext_for: Callable[[str], Gettext], chunk_size: int = 1000,
+                now: datetime | None = None) -> int:
+    """Write the campaign's recipients and outbox rows; returns how many this run added."""
+    with sessions() as db:
+        campaign = db.get(Campaign, campaign_id)
+        if campaign is None or campaign.status not in _WRITABLE or campaign.materialised:
+            return 0
+        organization = db.get(Organization, campaign.organization_id)
+        recipients = resolve(db, organization, Audience.from_json(campaign.audience)).recipients
+        db.expunge_all()
+    added = 0
+    for start in range(0, len(recipients), chunk_size):
+        with sessions.begin() as db:
+            campaign = db.get(Campaign, campaign_id)
+            if campaign.status not in _WRITABLE:
+                log.info("campaign %s is %s: materialise stops", campaign_id, campaign.status)
+                return added
+            added += _write_chunk(db, campaign, organization, recipients[start:start + chunk_size],
+                                  gettext_for)
+            campaign.next_step_at = utcnow()  # alive: the sweep leaves it alone
+    with sessions.begin() as db:
+        campaign = db.get(Campaign, campaign_id, with_for_update=True)
+        if campaign.status not in _WRITABLE:
+            return added
+        campaign.materialised = True
+        campaign.recipient_count = db.scalar(select(func.count()).where(
+            CampaignRecipient.campaign_id == campaign_id))
+        if campaign.status == CampaignStatus.APPROVED:
+            campaign.status = status_after_materialise(campaign, now or utcnow())
+        campaign.next_step_at = utcnow()
+        audit.record(db, None, "campaign.materialise", "campaign", campaign_id,
+                     {"recipients": campaign.recipient_count},
+                     organization_id=campaign.organization_id)
+    log.info("campaign %s: %d recipients written", campaign_id, added)
+    return added
+
+
+def _write_chunk(db: Session, campaign: Campaign, organization: Organization,
+                 chunk: Sequence[Recipient], gettext_for: Callable[[str], Gettext]) -> int:
+    numbers = [r.msisdn for r in chunk]
+    written = set(db.scalars(select(CampaignRecipient.msisdn).where(
+        CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.msisdn.in_(numbers))))
+    todo = [r for r in chunk if r.msisdn not in written]
+    if not todo:
+        return 0
+    hinted = set(db.scalars(select(StopHint.msisdn).where(
+        StopHint.organization_id == organization.id,
+        StopHint.msisdn.in_([r.msisdn for r in todo]))))
+    rows = []
+    for recipient in todo:
+        language = message_language(recipient.language, campaign.messages,
+                                    organization.default_language)
+        body = render(campaign.messages[language], {"name": recipient.name,
+                                                    "ward": recipient.ward,
+                                                    "org": organization.name})
+        if recipient.msisdn not in hinted:
+            body = with_stop_hint(body, gettext_for(language)(STOP_HINT))
+            db.add(StopHint(organization_id=organization.id, msisdn=recipient.msisdn,
+                            campaign_id=campaign.id))
+        message = OutboxMessage(organization_id=organization.id, msisdn=recipient.msisdn,
+                                body=body, sender=organization.sms_sender,
+                                lane=SendLane.CAMPAIGN, status=OutboxStatus.QUEUED,
+                                campaign_id=campaign.id)
+        rows.append((recipient, language, message))
+    db.add_all([message for _, _, message in rows])
+    db.flush()
+    db.add_all([CampaignRecipient(campaign_id=campaign.id, msisdn=recipient.msisdn,
+                                  contact_id=recipient.contact_id, language=language,
+                                  outbox_message_id=message.id, state=RecipientState.QUEUED)
+                for recipient, language, message in rows])
+    return len(rows)
+
+
+def advance(sessions: sessionmaker[Session], dispatcher: Dispatcher, campaign_id: int,
+            now: datetime, window: Window | str, wave: int = 1000) -> int | None:
+    """Hand the next wave to the sender if the campaign is sending and its organization is in
+    its sending hours; returns when to call again (see the module's docstring)."""
+    with sessions.begin() as db:
+        campaign = db.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None:
+            return None
+        if campaign.status == CampaignStatus.SCHEDULED:
+            if campaign.scheduled_for is not None and campaign.scheduled_for > now:
+                campaign.next_step_at = campaign.scheduled_for
+                return max(1, int((campaign.scheduled_for - now).total_seconds()))
+            campaign.status = CampaignStatus.SENDING
+        if campaign.status != CampaignStatus.SENDING:
+            campaign.next_step_at = None
+            return None
+        organization = db.get(Organization, campaign.organization_id)
+        wait = seconds_until_open(now, organization.timezone, window)
+        if wait:
+            campaign.next_step_at = now + timedelta(seconds=wait)
+            return wait
+        campaign.next_step_at = now
+        campaign.started_at = campaign.started_at or now
+        picked = db.execute(
+            select(CampaignRecipient.id, CampaignRecipient.outbox_message_id)
+            .where(CampaignRecipient.campaign_id == campaign_id,
+                   CampaignRecipient.state == RecipientState.QUEUED)
+            .order_by(CampaignRecipient.id).limit(wave)).all()
+        if not picked:
+            campaign.status = CampaignStatus.COMPLETED
+            campaign.finished_at = now
+            campaign.next_step_at = None
+            audit.record(db, None, "campaign.complete", "campaign", campaign_id, {},
+                         organization_id=campaign.organization_id)
+            return None
+        db.execute(update(CampaignRecipient)
+                   .where(CampaignRecipient.id.in_([r.id for r in picked]),
+                          CampaignRecipient.state == RecipientState.QUEUED)
+                   .values(state=RecipientState.DISPATCHED, dispatched_at=now)
+                   .execution_options(synchronize_session=False))
+    dispatcher.send_sms([r.outbox_message_id for r in picked], SendLane.CAMPAIGN)
+    return 0
+
+
+def lost_work(sessions: sessionmaker[Session], now: datetime,
+              lost_after: timedelta = LOST_AFTER) -> tuple[list[int], list[int]]:
+    """Campaigns whose background step is long overdue: (to materialise, to advance).
+
+    For those to advance, recipients handed over long ago whose outbox row nobody ever claimed
+    (the send job went with Redis) are made QUEUED again, so the next wave hands them over;
+    claiming is conditional, so a send job that survived after all sends nothing twice.
+    """
+    late = now - lost_after
+    with sessions.begin() as db:
+        stale = db.execute(select(Campaign.id, Campaign.status, Campaign.materialised).where(
+            Campaign.status.in_([CampaignStatus.APPROVED, CampaignStatus.SCHEDULED,
+                                 CampaignStatus.SENDING]),
+            or_(Campaign.next_step_at.is_(None), Campaign.next_step_at < late))).all()
+        to_materialise = [c.id for c in stale
+                          if c.status == CampaignStatus.APPROVED and not c.materialised]
+        to_advance = [c.id for c in stale if c.status != CampaignStatus.APPROVED]
+        if to_advance:
+            unclaimed = select(OutboxMessage.id).where(
+                OutboxMessage.campaign_id.in_(to_advance),
+                OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.attempts == 0)
+            db.execute(update(CampaignRecipient)
+                       .where(CampaignRecipient.campaign_id.in_(to_advance),
+                              CampaignRecipient.state == RecipientState.DISPATCHED,
+                              CampaignRecipient.dispatched_at < late,
+                              CampaignRecipient.outbox_message_id.in_(unclaimed))
+                       .values(state=RecipientState.QUEUED, dispatched_at=None)
+                       .execution_options(synchronize_session=False))
+        db.execute(update(Campaign).where(Campaign.id.in_(to_materialise + to_advance))
+                   .values(next_step_at=now).execution_options(synchronize_session=False))
+    return to_materialise, to_advance

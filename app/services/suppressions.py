@@ -1,0 +1,102 @@
+"""Numbers an organization must not send notices or campaigns to: opted out, by any route.
+
+A suppression is kept per (organization, number), contact or not (a campaign's CSV audience
+has numbers that never texted us); a contact's `opted_out` flag follows it, because older
+code (PMC, PB notices) reads the flag. START lifts a suppression; the row stays, as a record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.base import utcnow
+from app.db.models import (
+    Channel,
+    ChannelAddress,
+    Contact,
+    Organization,
+    SmsSuppression,
+    SuppressionSource,
+)
+
+
+def suppress(db: Session, organization_id: int, msisdn: str, source: SuppressionSource,
+             now: datetime | None = None) -> SmsSuppression:
+    """Stop notices and campaigns to `msisdn`; suppressing again keeps the first time."""
+    now = now or utcnow()
+    row = _find(db, organization_id, msisdn)
+    if row is None:
+        try:
+            with db.begin_nested():  # two callbacks for one number may race
+                row = SmsSuppression(organization_id=organization_id, msisdn=msisdn,
+                                     source=source, suppressed_at=now)
+                db.add(row)
+        except IntegrityError:
+            row = _find(db, organization_id, msisdn)
+    if row.lifted_at is not None:
+        row.lifted_at, row.source, row.suppressed_at = None, source, now
+    _flag_contact(db, organization_id, msisdn, True)
+    return row
+
+
+def lift(db: Session, organization_id: int, msisdn: str) -> bool:
+    """START: the number may get notices and campaigns again; False when it was not
+    suppressed."""
+    row = _find(db, organization_id, msisdn)
+    _flag_contact(db, organization_id, msisdn, False)
+    if row is None or row.lifted_at is not None:
+        return False
+    row.lifted_at = utcnow()
+    return True
+
+
+def suppressed_since(db: Session, pairs: Iterable[tuple[int, str]]
+                     ) -> dict[tuple[int, str], datetime]:
+    """For each (organization id, msisdn) that may not be sent to: since when. A contact's
+    `opted_out` flag with no suppression row counts too (since always)."""
+    wanted = list(set(pairs))
+    if not wanted:
+        return {}
+    found: dict[tuple[int, str], datetime] = {}
+    rows = db.execute(select(SmsSuppression.organization_id, SmsSuppression.msisdn,
+                             SmsSuppression.suppressed_at)
+                      .where(tuple_(SmsSuppression.organization_id, SmsSuppression.msisdn)
+                             .in_(wanted), SmsSuppression.lifted_at.is_(None)))
+    for org_id, msisdn, since in rows:
+        found[(org_id, msisdn)] = since
+    flagged = db.execute(select(Contact.organization_id, Contact.msisdn)
+                         .where(tuple_(Contact.organization_id, Contact.msisdn).in_(wanted),
+                                Contact.opted_out.is_(True)))
+    for org_id, msisdn in flagged:
+        found.setdefault((org_id, msisdn), datetime.min.replace(tzinfo=utcnow().tzinfo))
+    return found
+
+
+def is_suppressed(db: Session, organization_id: int, msisdn: str) -> bool:
+    return bool(suppressed_since(db, [(organization_id, msisdn)]))
+
+
+def organizations_sending_as(db: Session, sender: str) -> list[int]:
+    """Organizations whose sender id or SMS short code is `sender`."""
+    return list(db.scalars(
+        select(Organization.id).outerjoin(ChannelAddress).where(or_(
+            Organization.sms_sender == sender,
+            (ChannelAddress.channel == Channel.SMS) & (ChannelAddress.address == sender)))
+        .distinct().order_by(Organization.id)))
+
+
+def _find(db: Session, organization_id: int, msisdn: str) -> SmsSuppression | None:
+    return db.scalar(select(SmsSuppression).where(SmsSuppression.organization_id == organization_id,
+                                                  SmsSuppression.msisdn == msisdn))
+
+
+def _flag_contact(db: Session, organization_id: int, msisdn: str, opted_out: bool) -> None:
+    contact = db.scalar(select(Contact).where(Contact.organization_id == organization_id,
+                                              Contact.msisdn == msisdn))
+    if contact is not None:
+        contact.opted_out = opted_out

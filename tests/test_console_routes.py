@@ -1,0 +1,142 @@
+"""Every console route, every role: driven by app.url_map and the permissions table.
+
+A new console route fails here until it is added to ENDPOINTS with the permission it checks.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app.console.permissions import ROLES, Permission
+from app.db.models import Role
+from tests.console_support import add_counties_with_places, add_user, csrf_token, log_in, ward_id
+
+PUBLIC, SIGNED_IN = "public", "signed in"
+
+ENDPOINTS: dict[str, Permission | str] = {
+    "console.login": PUBLIC,
+    "console.logout": PUBLIC,
+    "console.index": SIGNED_IN,
+    "console.organization": Permission.VIEW_ORGANIZATION,
+    "console.places": Permission.VIEW_PLACES,
+    "console.edit_place": Permission.EDIT_PLACES,
+    "console.contacts": Permission.VIEW_CONTACTS,
+    "console.callers": Permission.LOOKUP_CALLERS,
+    "console.audit_log": Permission.VIEW_AUDIT,
+    "console.users": Permission.MANAGE_USERS,
+    "console.cycle_list": Permission.VIEW_CYCLES,
+    "console.new_cycle": Permission.MANAGE_CYCLES,
+    "console.cycle_page": Permission.VIEW_CYCLES,
+    "console.move_cycle": Permission.MANAGE_CYCLES,
+    "console.add_proposal": Permission.MANAGE_CYCLES,
+    "console.review_proposal": Permission.MANAGE_CYCLES,
+    "console.cycle_results": Permission.VIEW_RESULTS,
+    "console.cycle_turnout": Permission.VIEW_TURNOUT,
+    "console.project_list": Permission.VIEW_PROJECTS,
+    "console.project_page": Permission.VIEW_PROJECTS,
+    "console.edit_project": Permission.MANAGE_PROJECTS,
+    "console.import_page": Permission.MANAGE_PROJECTS,
+    "console.import_projects": Permission.MANAGE_PROJECTS,
+    "console.import_members": Permission.MANAGE_PROJECTS,
+    "console.add_member": Permission.MANAGE_PROJECTS,
+    "console.change_member_role": Permission.MANAGE_PROJECTS,
+    "console.stand_down_member": Permission.MANAGE_PROJECTS,
+    "console.export_reports": Permission.EXPORT_PROJECTS,
+    "console.export_project_reports": Permission.EXPORT_PROJECTS,
+    "console.export_oc4ids": Permission.EXPORT_PROJECTS,
+}
+MISSING_ID = 999_999  # cycles, projects, members, proposals: the role check comes first
+
+
+def console_rules(app):
+    return [rule for rule in app.url_map.iter_rules()
+            if rule.endpoint.startswith("console.") and rule.endpoint != "console.static"]
+
+
+@pytest.fixture(autouse=True)
+def counties(runtime):
+    add_counties_with_places(runtime)
+
+
+def test_every_console_route_has_a_permission_entry(app):
+    endpoints = {rule.endpoint for rule in console_rules(app)}
+    assert endpoints - set(ENDPOINTS) == set(), "add the new routes to ENDPOINTS"
+    assert set(ENDPOINTS) - endpoints == set(), "remove routes that no longer exist"
+
+
+def test_each_view_checks_the_roles_of_its_permission(app):
+    for endpoint, permission in ENDPOINTS.items():
+        declared = getattr(app.view_functions[endpoint], "required_roles", PUBLIC)
+        if permission == PUBLIC:
+            assert declared == PUBLIC, endpoint
+        elif permission == SIGNED_IN:
+            assert declared is None, endpoint
+        else:
+            assert declared == ROLES[permission], endpoint
+
+
+def path_of(rule, runtime, org_code: str) -> str:
+    values = {}
+    for name in rule.arguments:
+        if name == "code":
+            values[name] = org_code
+        elif name == "place_id":
+            values[name] = ward_id(runtime, org_code, "0411" if org_code == "makueni" else "0751")
+        else:
+            values[name] = MISSING_ID
+    path = rule.rule
+    for name, value in values.items():
+        path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
+    return path
+
+
+def request_each(client, app, runtime, org_code: str = "makueni") -> dict[str, int | str]:
+    """Each console route's status; "login" for a redirect to the sign-in page."""
+    signed_in = client.get("/console/login").status_code == 302
+    token = csrf_token(client, "/console/" if signed_in else "/console/login")
+    statuses = {}
+    for rule in console_rules(app):
+        if rule.endpoint in ("console.login", "console.logout"):
+            continue
+        path = path_of(rule, runtime, org_code)
+        if "GET" in rule.methods:
+            response = client.get(path)
+        else:
+            response = client.post(path, data={"csrf_token": token})
+        to_login = response.status_code == 302 and response.location.startswith("/console/login")
+        statuses[rule.endpoint] = "login" if to_login else response.status_code
+    return statuses
+
+
+def test_strangers_are_sent_to_sign_in_everywhere(client, app, runtime):
+    statuses = request_each(client, app, runtime)
+    assert set(statuses.values()) == {"login"}, statuses
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_each_role_gets_exactly_what_the_table_allows(client, app, runtime, role):
+    assert log_in(client, add_user(runtime, role)).status_code == 302
+    statuses = request_each(client, app, runtime)
+    for endpoint, status in statuses.items():
+        permission = ENDPOINTS[endpoint]
+        allowed = permission == SIGNED_IN or Role(role) in ROLES[permission]
+        if allowed:
+            assert status not in ("login", 403) and status < 500, (endpoint, status)
+        else:
+            assert status == 403, (endpoint, status)
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_another_organizations_routes_are_not_found(client, app, runtime, role):
+    assert log_in(client, add_user(runtime, role, "nandi")).status_code == 302
+    statuses = request_each(client, app, runtime, "makueni")
+    for endpoint, status in statuses.items():
+        permission = ENDPOINTS[endpoint]
+        if permission == SIGNED_IN:
+            assert status == 200, endpoint
+        elif Role(role) in ROLES[permission]:
+            assert status == 404, (endpoint, status)  # as if Makueni did not exist
+        else:
+            assert status == 403, (endpoint, status)
