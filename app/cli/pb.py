@@ -23,6 +23,7 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.cli.lookups import organization_named
 from app.db.models import Ballot, BallotChoice, BallotType, Cycle, Organization, Phase, Place
 from app.pb import ballot_order, cycles
 from app.pb.election import Number
@@ -30,7 +31,6 @@ from app.pb.pabulib import PabulibError, format_pabulib, parse_pabulib
 from app.pb.pabulib_import import PabulibImportError, export_pabulib, import_pabulib
 from app.pb.paper import PaperBallotError
 from app.pb.results import RULES, compute_results
-from app.services.organizations import organization_by_code
 
 
 @click.group("pb")
@@ -88,9 +88,7 @@ def import_(obj, pb_file: Path, org_code: str, place_code: str, with_votes: bool
         raise click.ClickException(f"{pb_file}: {exc}") from exc
     runtime = obj.runtime
     with runtime.sessions.begin() as db:
-        organization = organization_by_code(db, org_code)
-        if organization is None:
-            raise click.ClickException(f"no organization with code {org_code!r}")
+        organization = organization_named(db, org_code)
         place = _place(db, organization, place_code)
         try:
             imported = import_pabulib(db, runtime.keyring, pb, organization=organization,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.services import organizations
+from app.cli.lookups import organization_named
 from app.services.places import PlaceImportError, import_kenya_wards
 
 
@@ -26,9 +26,7 @@ def import_(obj, csv_file: Path, org_code: str, county: str) -> None:
     with csv_file.open(newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     with obj.runtime.sessions.begin() as db:
-        organization = organizations.organization_by_code(db, org_code)
-        if organization is None:
-            raise click.ClickException(f"no organization with code {org_code!r}")
+        organization = organization_named(db, org_code)
         try:
             summary = import_kenya_wards(db, organization.id, rows, county)
         except PlaceImportError as exc:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.lookups import organization_named
 from app.cli.projects import read_text, refused
 from app.db.base import utcnow
 from app.pmc.early_warning import WarningRules
@@ -26,7 +27,6 @@ from app.pmc.member_import import apply_members, read_members_csv
 from app.pmc.projects import projects_of
 from app.pmc.reminders import remind_organizations
 from app.pmc.warnings import flags_by_project, local_today
-from app.services.organizations import organization_by_code
 
 
 @click.group("pmc")
@@ -45,9 +45,7 @@ def import_(obj, source: Path, org_code: str, replace: bool) -> None:
     """Seat PMC members (phones read in the organization's country) on projects."""
     text = read_text(source)
     with obj.runtime.sessions.begin() as db:
-        organization = organization_by_code(db, org_code)
-        if organization is None:
-            raise click.ClickException(f"no organization with code {org_code!r}")
+        organization = organization_named(db, org_code)
         try:
             records = read_members_csv(db, organization, text)
             summary = apply_members(db, organization, records, replace=replace)
@@ -80,9 +78,7 @@ def flags(obj, org_code: str, today: date | None, as_json: bool) -> None:
     """Each project's early-warning flags: quiet, behind, trouble."""
     rules = WarningRules.from_settings(obj.runtime.settings)
     with obj.runtime.sessions() as db:
-        organization = organization_by_code(db, org_code)
-        if organization is None:
-            raise click.ClickException(f"no organization with code {org_code!r}")
+        organization = organization_named(db, org_code)
         day = today or local_today(organization, utcnow())
         found = flags_by_project(db, organization.id, day, rules)
         projects = [{"code": p.code, "name": p.name, "flags": [str(f) for f in found[p.id]]}
@@ -104,8 +100,7 @@ def remind(obj, org_code: str | None, today: date | None) -> None:
     runtime = obj.runtime
     if org_code is not None:
         with runtime.sessions() as db:
-            if organization_by_code(db, org_code) is None:
-                raise click.ClickException(f"no organization with code {org_code!r}")
+            organization_named(db, org_code)
     sent = remind_organizations(runtime.sessions, runtime.catalogs.gettext_for,
                                 runtime.dispatcher, WarningRules.from_settings(runtime.settings),
                                 utcnow(), org_code=org_code, today=today)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
+from app.cli.lookups import organization_named
 from app.pmc.imports import ImportRefused, WardIndex, apply_projects
 from app.pmc.project_files import FORMATS, read_projects_file
-from app.services.organizations import organization_by_code
 
 
 @click.group("projects")
@@ -33,9 +33,7 @@ def import_(obj, source: Path, org_code: str, fmt: str) -> None:
     """Create or update projects (by code, or by OCDS ocid / OC4IDS id) from a file."""
     text = read_text(source)
     with obj.runtime.sessions.begin() as db:
-        organization = organization_by_code(db, org_code)
-        if organization is None:
-            raise click.ClickException(f"no organization with code {org_code!r}")
+        organization = organization_named(db, org_code)
         try:
             records = read_projects_file(text, fmt, organization,
                                          WardIndex(db, organization.id))

@@ -31,10 +31,10 @@ from app.campaigns.message_text import MessageError, Price
 from app.campaigns.preview import Preview, preview_campaign
 from app.campaigns.progress import Progress, progress
 from app.campaigns.runner import campaign_jobs, start_work
+from app.cli.lookups import organization_named
 from app.cli.projects import read_text
 from app.db.models import Organization, User
 from app.services.accounts import user_by_email
-from app.services.organizations import organization_by_code
 
 FAILURES = (lifecycle.CampaignError, AudienceError, MessageError)
 
@@ -54,11 +54,6 @@ BY = click.option("--by", "email", required=True, help="email of the console use
 CAMPAIGN_ID = click.argument("campaign_id", type=int)
 
 
-def _organization(db, code: str) -> Organization:
-    organization = organization_by_code(db, code)
-    if organization is None:
-        raise click.ClickException(f"no organization with code {code!r}")
-    return organization
 
 
 def _user(db, email: str) -> User:
@@ -121,7 +116,7 @@ def create(obj, org_code, name, email, message_en, message_sw, source, everyone,
     if csv_file:
         audience_spec["csv"] = str(csv_file)
     with obj.runtime.sessions.begin() as db:
-        organization = _organization(db, org_code)
+        organization = organization_named(db, org_code)
         user = _user(db, email)
         try:
             audience = _audience(db, organization, audience_spec, source)
@@ -218,7 +213,7 @@ def _preview_json(result: Preview) -> dict:
 def preview_(obj, campaign_id, org_code, as_json) -> None:
     """Recipients after removals, per language, encoding, parts and estimated cost."""
     with obj.runtime.sessions() as db:
-        organization = _organization(db, org_code)
+        organization = organization_named(db, org_code)
         try:
             campaign = lifecycle.campaign_of(db, organization.id, campaign_id)
             result = preview_campaign(db, campaign, _price(obj),
@@ -233,7 +228,7 @@ def preview_(obj, campaign_id, org_code, as_json) -> None:
 
 def _step(obj, campaign_id, org_code, email, step) -> tuple[str, bool]:
     with obj.runtime.sessions.begin() as db:
-        organization = _organization(db, org_code)
+        organization = organization_named(db, org_code)
         user = _user(db, email)
         try:
             campaign = lifecycle.campaign_of(db, organization.id, campaign_id)
@@ -309,7 +304,7 @@ def status(obj, campaign_id, org_code, watch, interval) -> None:
     """Progress: queued, sent, delivered, failed, suppressed."""
     while True:
         with obj.runtime.sessions() as db:
-            organization = _organization(db, org_code)
+            organization = organization_named(db, org_code)
             try:
                 lifecycle.campaign_of(db, organization.id, campaign_id)
             except lifecycle.CampaignError as exc:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
+from app.cli.lookups import organization_named
 from app.db.models import Role
-from app.services import accounts, audit, organizations
+from app.services import accounts, audit
 
 
 @click.group("users")
@@ -50,10 +51,7 @@ def create(obj, email: str, name: str, role: str, org_code: str | None,
 def _organization_id(db: Session, org_code: str | None) -> int | None:
     if org_code is None:
         return None
-    organization = organizations.organization_by_code(db, org_code)
-    if organization is None:
-        raise click.ClickException(f"no organization with code {org_code!r}")
-    return organization.id
+    return organization_named(db, org_code).id
 
 
 def register(main: click.Group) -> None:
