@@ -45,6 +45,11 @@ from app.pb.share_steps import stable_steps
 COMPLETIONS = ("add1", None)
 # Steps that fund the same in a row before add1 asks how many more will (it costs a few runs).
 JUMP_AFTER_REPEATS = 2
+# Jumps pay only where add1 takes many steps: where one unit per voter is small next to what
+# projects cost. Elsewhere looking for a jump costs more than the runs it could skip: Amsterdam
+# (median cost 2.1 units per voter) takes 12 runs, Swiecie (16.6) 226 short ones. Measured on
+# the shared files: jumping from Czestochowa's 47.5 up, and on generated small wards.
+JUMP_MIN_COST_PER_VOTER = 20
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,12 @@ def _add1(election: Election, index: EqualSharesIndex, costs: Mapping[str, Numbe
     previous: tuple[Fraction, list[Purchase] | None] = (
         share, [Purchase(project_id, Fraction(0)) for project_id in index.free])
     by_cost = sorted((c.cost, c.project_id) for c in index.candidates)
-    same_in_a_row, patience, last_ids = 0, JUMP_AFTER_REPEATS, None
+    costs_per_voter = sorted(c.cost for c in index.candidates)
+    worth_jumping = bool(costs_per_voter) and (
+        costs_per_voter[len(costs_per_voter) // 2] >= JUMP_MIN_COST_PER_VOTER
+        * len(election.ballots))
+    same_in_a_row, last_ids = 0, None
+    patience = JUMP_AFTER_REPEATS if worth_jumping else math.inf
     while True:
         spent = sum(costs[p.project_id] for p in purchases)
         if spent > election.budget:
