@@ -45,3 +45,18 @@ def forget_session(runtime, phone: Phone) -> None:
         runtime.redis.delete(f"baraza:ussd:{phone.session}")
     else:
         runtime.ussd.store._entries.pop(phone.session)
+
+
+def lose_the_final_reply_once(runtime, monkeypatch) -> None:
+    """The session store fails once, as a "Thank you" END is saved: what the hop wrote is
+    committed, and the caller sees an error instead of the reply (AT retries the hop)."""
+    store, failed = runtime.ussd.store, []
+    real_put = store.put
+
+    def put_failing_once(session_id, envelope):
+        if envelope.last_reply.startswith("END Thank you") and not failed:
+            failed.append(session_id)
+            raise ConnectionError("the session store went away")
+        real_put(session_id, envelope)
+
+    monkeypatch.setattr(store, "put", put_failing_once)

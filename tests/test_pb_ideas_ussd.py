@@ -13,7 +13,7 @@ from app.pb.idea_flow import TEXT_LENGTH, idea_cost, idea_text
 from app.services.organizations import organization_by_code
 from app.settings import Settings
 from tests.factories import add_contact
-from tests.pb_phone import PHONE, Phone, forget_session
+from tests.pb_phone import PHONE, Phone, forget_session, lose_the_final_reply_once
 from tests.pb_support import add_cycle, move
 from tests.sms_support import post_sms, run_jobs
 
@@ -139,16 +139,7 @@ def test_a_confirm_whose_reply_was_lost_stores_one_idea(runtime, resident, monke
     collecting(runtime)
     resident.dial()
     resident.press("2", "Water tank at Kalawa school", "80000")
-    store, failed = runtime.ussd.store, []
-    real_put = store.put
-
-    def put_failing_once(session_id, envelope):
-        if envelope.last_reply.startswith("END Thank you") and not failed:
-            failed.append(session_id)
-            raise ConnectionError("the session store went away")
-        real_put(session_id, envelope)
-
-    monkeypatch.setattr(store, "put", put_failing_once)
+    lose_the_final_reply_once(runtime, monkeypatch)
     assert resident.press("1") == "END Sorry, something went wrong. Please try again."
     assert len(ideas(runtime)) == 1
     assert resident.post() == (f"END Thank you. Your idea is number {NEXT_CODE} in "

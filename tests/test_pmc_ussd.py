@@ -23,7 +23,7 @@ from app.pmc.report_flow import pmc_progress
 from app.services import places
 from app.services.organizations import organization_by_code
 from tests.factories import add_contact
-from tests.pb_phone import Phone, forget_session
+from tests.pb_phone import Phone, forget_session, lose_the_final_reply_once
 from tests.pmc_support import WARDS, add_makueni, import_fixtures, ok, run
 from tests.sms_support import outbox, run_jobs
 
@@ -206,16 +206,7 @@ def test_a_confirm_whose_reply_was_lost_stores_one_report(client, runtime, org, 
     chair = phone(client, CHAIR)
     chair.dial()
     chair.press("3", "1", "1", "60", "1")
-    store, failed = runtime.ussd.store, []
-    real_put = store.put
-
-    def put_failing_once(session_id, envelope):
-        if envelope.last_reply.startswith("END Thank you") and not failed:
-            failed.append(session_id)
-            raise ConnectionError("the session store went away")
-        real_put(session_id, envelope)
-
-    monkeypatch.setattr(store, "put", put_failing_once)
+    lose_the_final_reply_once(runtime, monkeypatch)
     assert chair.press("1") == "END Sorry, something went wrong. Please try again."
     [stored] = stored_reports(runtime)
     assert reference_in(chair.post()) == stored[6]
