@@ -4,6 +4,9 @@ production session cookies are secure."""
 from __future__ import annotations
 
 import pytest
+from redis import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import select
 
 from app.db.models import AuditEntry
@@ -83,6 +86,19 @@ def test_memory_counter_forgets_after_the_window():
     now[0] += 30
     assert throttle.lock_of("A@B.org ", "1.2.3.4").retry_after == 30
     now[0] += 31
+    assert throttle.lock_of("a@b.org", "1.2.3.4") is None
+
+
+def test_sign_ins_are_still_limited_while_redis_does_not_answer():
+    # Nothing listens on port 1: every Redis call fails, as when Redis is down (at once: no
+    # retries, which only make the test slow).
+    dead = Redis(port=1, socket_connect_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    throttle = LoginThrottle.for_redis(dead)
+    assert throttle.lock_of("a@b.org", "1.2.3.4") is None  # an answer, not an error
+    locks = [throttle.failed("a@b.org", "1.2.3.4") for _ in range(MAX_PER_ACCOUNT)]
+    assert locks[:-1] == [None] * (MAX_PER_ACCOUNT - 1) and locks[-1].scope == "account"
+    assert throttle.lock_of("a@b.org", "1.2.3.4") is not None
+    throttle.succeeded("a@b.org")
     assert throttle.lock_of("a@b.org", "1.2.3.4") is None
 
 

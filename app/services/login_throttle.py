@@ -9,6 +9,7 @@ Redis when configured, so every gunicorn worker shares them; in process memory o
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from redis import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 WINDOW = 15 * 60  # seconds
 MAX_PER_ACCOUNT = 5
@@ -86,6 +90,36 @@ class RedisCounter:
         self.redis.delete(self.prefix + key)
 
 
+class FallbackCounter:
+    """Redis's counts, or this process's own while Redis cannot answer.
+
+    Failing open would let anyone who can disturb Redis guess without limit; failing closed
+    would answer every sign-in with an error. Counting in memory meanwhile keeps a limit per
+    process, looser by the number of workers, until Redis is back.
+    """
+
+    def __init__(self, primary: Counter, fallback: Counter) -> None:
+        self.primary, self.fallback = primary, fallback
+
+    def count(self, key: str) -> tuple[int, int]:
+        return self._either("count", key)
+
+    def add(self, key: str, window: int) -> tuple[int, int]:
+        return self._either("add", key, window)
+
+    def clear(self, key: str) -> None:
+        self.fallback.clear(key)
+        self._either("clear", key)
+
+    def _either(self, method: str, *args):
+        try:
+            return getattr(self.primary, method)(*args)
+        except RedisError as exc:
+            log.warning("sign-in counts kept in this process: Redis did not answer (%s)",
+                        type(exc).__name__)
+            return getattr(self.fallback, method)(*args)
+
+
 @dataclass(frozen=True)
 class Lock:
     scope: str  # "account" or "address"
@@ -102,7 +136,9 @@ class LoginThrottle:
 
     @classmethod
     def for_redis(cls, redis: Redis | None) -> LoginThrottle:
-        return cls(RedisCounter(redis) if redis is not None else MemoryCounter())
+        if redis is None:
+            return cls(MemoryCounter())
+        return cls(FallbackCounter(RedisCounter(redis), MemoryCounter()))
 
     def lock_of(self, email: str, address: str) -> Lock | None:
         """The lock that refuses this attempt before its password is checked, if any."""
