@@ -130,3 +130,11 @@ def browser():
         browser = launch_chromium(playwright)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, base_url: str):
+    """A fresh browser context (no cookies) on the module's `base_url` fixture, per test."""
+    context = browser.new_context(base_url=base_url)
+    yield context.new_page()
+    context.close()

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser import serve
 from tests.console_support import PASSWORD, add_counties_with_places, add_user
@@ -31,13 +31,6 @@ def base_url(app, runtime) -> Iterator[str]:
     with serve(app) as url:
         yield url
 
-
-@pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=base_url)  # fresh cookies for every test
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import APIRequestContext, Browser, Page, expect
+from playwright.sync_api import APIRequestContext, Page, expect
 
 from tests.browser import serve
 from tests.console_support import add_counties_with_places, add_user, ward_id
@@ -37,13 +37,6 @@ def base_url(app, runtime) -> Iterator[str]:
     with serve(app) as url:
         yield url
 
-
-@pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=base_url)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 class Handset:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from app.db.base import utcnow
 from app.db.models import Organization
@@ -45,13 +45,6 @@ def base_url(app, runtime) -> Iterator[str]:
     with serve(app) as url:
         yield url
 
-
-@pytest.fixture
-def page(browser: Browser, base_url: str) -> Iterator[Page]:
-    context = browser.new_context(base_url=base_url)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def projects_csv(runtime) -> bytes:
