@@ -52,6 +52,11 @@ class Settings:
     pmc_behind_by: int = 20  # percentage points behind the schedule its dates imply
     pmc_reminder_days: int = 7  # at most one reminder per member and project this often
     pmc_reminder_interval: int = 86400  # seconds between runs of the reminder job
+    # Complaint tickets (app.tickets): hours to resolve per category, e.g. "corruption=48,
+    # service=72" (others keep app.tickets.sla.DEFAULT_HOURS; an organization may override),
+    # and seconds between runs of the job that escalates overdue tickets to supervisors.
+    ticket_sla_hours: str = ""
+    ticket_escalation_interval: int = 900
     # GET /metrics needs `Authorization: Bearer <token>` when set; only loopback may scrape
     # without it. Production requires it.
     metrics_token: str | None = field(default=None, repr=False)
@@ -106,6 +111,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pmc_behind_by=_int_between(env, "PMC_BEHIND_BY", 20, 0, 100),
         pmc_reminder_days=_positive_int(env, "PMC_REMINDER_DAYS", 7),
         pmc_reminder_interval=_int_between(env, "PMC_REMINDER_INTERVAL", 86400, 60, 7 * 86400),
+        ticket_sla_hours=_sla_hours(env.get("TICKET_SLA_HOURS") or ""),
+        ticket_escalation_interval=_int_between(env, "TICKET_ESCALATION_INTERVAL", 900, 60, 86400),
         metrics_token=env.get("METRICS_TOKEN") or None,
         log_format=log_format_of(env),
         trusted_proxies=_int_between(env, "BARAZA_TRUSTED_PROXIES", 0, 0, 5),
@@ -124,6 +131,18 @@ def log_format_of(env: Mapping[str, str]) -> str:
     if value not in {"json", "text"}:
         raise SettingsError(f"LOG_FORMAT must be json or text, got {raw!r}")
     return value
+
+
+def _sla_hours(raw: str) -> str:
+    # Checked here so a typo stops the start, not the first complaint of the day. Imported
+    # late: the ticket rules import the models, which settings must not need to load.
+    from app.tickets.sla import SlaError, parse_policy
+
+    try:
+        parse_policy(raw)
+    except SlaError as exc:
+        raise SettingsError(f"TICKET_SLA_HOURS: {exc}") from exc
+    return raw
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

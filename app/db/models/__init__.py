@@ -47,6 +47,16 @@ from app.db.models.projects import (
     ResidentFeedback,
     project_wards,
 )
+from app.db.models.tickets import (
+    Ticket,
+    TicketCategory,
+    TicketChannel,
+    TicketEvent,
+    TicketEventKind,
+    TicketPriority,
+    TicketStatus,
+    VoiceCall,
+)
 
 __all__ = [
     "AuditEntry",
@@ -90,7 +100,15 @@ __all__ = [
     "StopHint",
     "SmsSuppression",
     "SuppressionSource",
+    "Ticket",
+    "TicketCategory",
+    "TicketChannel",
+    "TicketEvent",
+    "TicketEventKind",
+    "TicketPriority",
+    "TicketStatus",
     "User",
     "UssdSessionEvent",
+    "VoiceCall",
     "project_wards",
 ]

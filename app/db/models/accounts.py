@@ -17,6 +17,7 @@ class Role(StrEnum):
     OFFICER = "officer"  # runs budget cycles, projects and notices
     AGENT = "agent"  # call-centre: logs and follows complaints
     APPROVER = "approver"  # second pair of eyes on bulk sends
+    SUPERVISOR = "supervisor"  # call-centre lead: overdue complaints are escalated to them
 
 
 class User(Base):
@@ -30,6 +31,8 @@ class User(Base):
     # None only for a platform admin who serves every organization of the deployment.
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # E.164; where escalation and assignment notices reach a supervisor or agent by SMS.
+    msisdn: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     organization: Mapped[Organization | None] = relationship()

@@ -28,6 +28,8 @@ class Organization(Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["en", "sw"])
     sms_sender: Mapped[str | None] = mapped_column(String(20))  # short code or sender id
     voice_display: Mapped[str | None] = mapped_column(String(20))  # what residents dial, e.g. 1548
+    # Hours to resolve a ticket, per category ({"corruption": 48}); the rest from TICKET_SLA_HOURS.
+    ticket_sla_hours: Mapped[dict | None] = mapped_column(JSON)
 
     addresses: Mapped[list[ChannelAddress]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"

@@ -1,0 +1,1 @@
+"""Complaint tickets: references, SLAs, the ticket workflow and the notices it sends."""

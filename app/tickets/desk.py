@@ -1,0 +1,25 @@
+"""What the ticket services need from the runtime: the SLA policy and the catalogs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.db.models import Organization
+from app.tickets.sla import SlaPolicy, parse_policy
+
+Gettext = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class Desk:
+    policy: SlaPolicy  # the deployment's; an organization may override some categories
+    gettext_for: Callable[[str], Gettext]
+
+    def policy_for(self, organization: Organization) -> SlaPolicy:
+        return self.policy.overridden(organization.ticket_sla_hours)
+
+
+def desk_of(runtime) -> Desk:
+    """The desk for a built runtime (its settings were checked when they were loaded)."""
+    return Desk(parse_policy(runtime.settings.ticket_sla_hours), runtime.catalogs.gettext_for)

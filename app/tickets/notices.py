@@ -1,0 +1,100 @@
+"""The SMS a caller gets about their ticket, and the status line USSD, SMS and voice read out.
+
+Every text fits one GSM-7 SMS in every catalog (tests check), so a notice costs one part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from app.db.models import Organization, SendLane, Ticket, TicketCategory, TicketStatus
+from app.engine.flow import N_
+from app.pb.ballot_text import fill
+from app.services import outbox
+
+Gettext = Callable[[str], str]
+
+RECEIVED = N_("Complaint received. Ref {ref}. We aim to resolve it by {due}. "
+              "To follow it, send STATUS {ref}.")
+STATUS_NOW = N_("Complaint {ref} is now {status}. Send STATUS {ref} for details.")
+RESOLVED_ASK = N_("Complaint {ref} is resolved. Are you satisfied? Reply 1 for yes or 2 for no.")
+REOPENED = N_("Complaint {ref} is reopened. We will look at it again by {due}.")
+THANKS_CLOSED = N_("Thank you. Complaint {ref} is now closed.")
+STATUS_LINE = N_("Ref {ref}: {status}. Updated {updated}. Due {due}.")
+OVERDUE = N_("{count} complaint(s) overdue in {organization}: {refs}. Please act in the console.")
+
+STATUS_NAMES = {
+    TicketStatus.NEW: N_("received"),
+    TicketStatus.ASSIGNED: N_("assigned to an officer"),
+    TicketStatus.IN_PROGRESS: N_("in progress"),
+    TicketStatus.RESOLVED: N_("resolved"),
+    TicketStatus.CLOSED: N_("closed"),
+    TicketStatus.REOPENED: N_("reopened"),
+}
+CATEGORY_NAMES = {
+    TicketCategory.SERVICE_DELIVERY: N_("Service delivery"),
+    TicketCategory.PROJECT: N_("A county project"),
+    TicketCategory.CORRUPTION: N_("Corruption"),
+    TicketCategory.COMPLIMENT: N_("Compliment"),
+    TicketCategory.ENQUIRY: N_("Enquiry"),
+    TicketCategory.OTHER: N_("Other"),
+}
+SMS_LIMIT = 160
+REFS_SHOWN = 5
+
+
+def day_text(moment: datetime, organization: Organization, language: str) -> str:
+    """`25 Nov 2026` in the organization's time zone and the reader's language."""
+    local = moment.astimezone(ZoneInfo(organization.timezone))
+    try:
+        return format_date(local.date(), format="d MMM y", locale=language)
+    except ValueError:  # a language Babel has no data for: fall back to English month names
+        return format_date(local.date(), format="d MMM y", locale="en")
+
+
+def language_of(ticket: Ticket, organization: Organization) -> str:
+    return ticket.language or organization.default_language
+
+
+def received_text(_: Gettext, ticket: Ticket, organization: Organization, language: str) -> str:
+    return fill(_(RECEIVED), ref=ticket.reference,
+                due=day_text(ticket.due_at, organization, language))
+
+
+def status_text(_: Gettext, ticket: Ticket, organization: Organization, language: str) -> str:
+    """What a caller hears or reads when they ask about their ticket."""
+    return fill(_(STATUS_LINE), ref=ticket.reference, status=_(STATUS_NAMES[ticket.status]),
+                updated=day_text(ticket.updated_at, organization, language),
+                due=day_text(ticket.due_at, organization, language))
+
+
+def change_text(_: Gettext, ticket: Ticket, organization: Organization, language: str) -> str:
+    """The notice for the status the ticket has just moved to."""
+    if ticket.status == TicketStatus.RESOLVED:
+        return fill(_(RESOLVED_ASK), ref=ticket.reference)
+    if ticket.status == TicketStatus.REOPENED:
+        return fill(_(REOPENED), ref=ticket.reference,
+                    due=day_text(ticket.due_at, organization, language))
+    return fill(_(STATUS_NOW), ref=ticket.reference, status=_(STATUS_NAMES[ticket.status]))
+
+
+def closed_text(_: Gettext, ticket: Ticket) -> str:
+    return fill(_(THANKS_CLOSED), ref=ticket.reference)
+
+
+def overdue_text(_: Gettext, organization: Organization, references: Sequence[str]) -> str:
+    shown = ", ".join(references[:REFS_SHOWN])
+    if len(references) > REFS_SHOWN:
+        shown += f" +{len(references) - REFS_SHOWN}"
+    return fill(_(OVERDUE), count=len(references), organization=organization.name, refs=shown)
+
+
+def queue_to_caller(db, ticket: Ticket, organization: Organization, body: str) -> list[int]:
+    """One notice to the ticket's caller (none for a ticket logged without a number)."""
+    if not ticket.msisdn:
+        return []
+    return [outbox.queue_sms(db, organization.id, ticket.msisdn, body, SendLane.NOTICE).id]

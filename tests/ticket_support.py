@@ -1,0 +1,44 @@
+"""Test data for complaint tickets, made through the product's own services."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.db.models import OutboxMessage, Ticket, TicketCategory, TicketChannel
+from app.runtime import Runtime
+from app.services.organizations import organization_by_code
+from app.tickets.desk import desk_of
+from app.tickets.tickets import NewTicket, open_ticket
+
+CALLER = "+254722000111"
+NEIGHBOUR = "+254733000222"
+
+
+def org_id(runtime: Runtime, code: str = "nandi") -> int:
+    with runtime.sessions() as db:
+        return organization_by_code(db, code).id
+
+
+def open_one(runtime: Runtime, *, org_code: str = "nandi", msisdn: str | None = CALLER,
+             category: TicketCategory = TicketCategory.SERVICE_DELIVERY,
+             channel: TicketChannel = TicketChannel.SMS, text: str = "No water at Kapsabet market",
+             source_key: str | None = None, now: datetime | None = None,
+             notify: bool = True) -> str:
+    """Open a ticket through the service; returns its reference."""
+    with runtime.sessions.begin() as db:
+        new = NewTicket(organization_id=organization_by_code(db, org_code).id, channel=channel,
+                        category=category, description=text, msisdn=msisdn,
+                        source_key=source_key)
+        return open_ticket(db, desk_of(runtime), new, notify=notify, now=now).ticket.reference
+
+
+def ticket(db, reference: str) -> Ticket:
+    return db.scalar(select(Ticket).where(Ticket.reference == reference))
+
+
+def outbox_to(db, msisdn: str) -> list[str]:
+    """Bodies queued to a number, oldest first."""
+    return list(db.scalars(select(OutboxMessage.body).where(OutboxMessage.msisdn == msisdn)
+                           .order_by(OutboxMessage.id)))
