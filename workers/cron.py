@@ -1,12 +1,12 @@
 """`python -m workers.cron`: the scheduler that puts periodic jobs on the queues.
 
-It only enqueues; `python -m workers` runs the jobs. Today that is the PMC reminder job, every
-`PMC_REMINDER_INTERVAL` seconds (a day by default) and once at start, or on a cron expression
-(`--cron "0 9 * * *"`: the host's local time) to send at a civil hour. The job is safe to run
-any number of times: a seat is reminded at most once per `PMC_REMINDER_DAYS` whatever the
-schedule, so a restart or a second scheduler sends nothing twice.
+It only enqueues; `python -m workers` runs the jobs: the outbox relay and sweeps, campaign
+sweeps, ticket escalation (every `TICKET_ESCALATION_INTERVAL` seconds), and the PMC reminder
+job, every `PMC_REMINDER_INTERVAL` seconds (a day by default) and once at start, or on a cron
+expression (`--cron "0 9 * * *"`: the host's local time) to send at a civil hour. Every job is
+safe to run any number of times: a seat is reminded at most once per `PMC_REMINDER_DAYS` and a
+ticket is escalated once, so a restart or a second scheduler sends nothing twice.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -62,6 +62,17 @@ def register_campaign_jobs(scheduler: CronScheduler) -> list[CronJob]:
                                job_timeout=OUTBOX_JOB_TIMEOUT, interval=CAMPAIGN_SWEEP_INTERVAL)]
 
 
+TICKET_JOB_TIMEOUT = 300  # seconds; database work, the SMS go through the outbox
+
+
+def register_ticket_jobs(scheduler: CronScheduler, settings: Settings) -> list[CronJob]:
+    """Overdue complaints escalated to supervisors every TICKET_ESCALATION_INTERVAL seconds;
+    each ticket is escalated once however often this runs."""
+    return [scheduler.register(jobs.escalate_tickets, NOTICES, name="escalate_tickets",
+                               job_timeout=TICKET_JOB_TIMEOUT,
+                               interval=settings.ticket_escalation_interval)]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m workers.cron", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     register_jobs(scheduler, settings, args.cron)
     register_outbox_jobs(scheduler)
     register_campaign_jobs(scheduler)
+    register_ticket_jobs(scheduler, settings)
     scheduler.start()  # until SIGINT or SIGTERM
     return 0
 

@@ -10,6 +10,8 @@ from app.db.base import utcnow
 from app.pmc import reminders
 from app.pmc.early_warning import WarningRules
 from app.services import delivery_reports, dispatch, outbox_relay
+from app.tickets.desk import desk_of
+from app.tickets.escalation import run_escalation
 from workers.context import current_runtime
 
 
@@ -69,3 +71,12 @@ def sweep_campaigns() -> tuple[int, int]:
     """Queue again the campaign steps a lost queue or a dead worker dropped."""
     runtime = current_runtime()
     return sweep(runtime, campaign_jobs(runtime))
+
+
+def escalate_tickets(now: str | None = None) -> int:
+    """Escalate overdue complaint tickets to supervisors (each once); `now` (ISO time)
+    overrides the clock. Returns how many were escalated."""
+    runtime = current_runtime()
+    escalated = run_escalation(runtime.sessions, desk_of(runtime), runtime.dispatcher,
+                               datetime.fromisoformat(now) if now else None)
+    return len(escalated.ticket_ids)

@@ -6,7 +6,20 @@ import os
 
 import click
 
-from app.cli import db, demo, flows, pb, places, pmc, projects, serve, simulate, sms, users
+from app.cli import (
+    db,
+    demo,
+    flows,
+    pb,
+    places,
+    pmc,
+    projects,
+    serve,
+    simulate,
+    sms,
+    tickets,
+    users,
+)
 from app.logs import configure_logging
 from app.runtime import Runtime, build_runtime
 from app.settings import load_settings, log_format_of
@@ -33,5 +46,5 @@ def main(ctx: click.Context) -> None:
     ctx.obj = Context()
 
 
-for module in (db, demo, flows, pb, places, pmc, projects, serve, simulate, sms, users):
+for module in (db, demo, flows, pb, places, pmc, projects, serve, simulate, sms, tickets, users):
     module.register(main)

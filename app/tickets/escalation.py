@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import utcnow
 from app.db.models import (
@@ -26,6 +26,7 @@ from app.db.models import (
     User,
 )
 from app.services import outbox
+from app.services.dispatch import Dispatcher
 from app.tickets import notices
 from app.tickets.desk import Desk
 from app.tickets.sla import OPEN
@@ -64,6 +65,16 @@ def escalate_overdue(db: Session, desk: Desk, now: datetime | None = None) -> Es
     for organization_id, tickets in claimed.items():
         outbox_ids += _tell_supervisors(db, desk, db.get(Organization, organization_id), tickets)
     return Escalated([t.id for ts in claimed.values() for t in ts], outbox_ids)
+
+
+def run_escalation(sessions: sessionmaker[Session], desk: Desk, dispatcher: Dispatcher,
+                   now: datetime | None = None) -> Escalated:
+    """One pass in its own transaction; the supervisors' SMS are queued once it commits."""
+    with sessions.begin() as db:
+        escalated = escalate_overdue(db, desk, now)
+    if escalated.outbox_ids:
+        dispatcher.send_sms(escalated.outbox_ids, SendLane.NOTICE)
+    return escalated
 
 
 def _tell_supervisors(db: Session, desk: Desk, organization: Organization,
