@@ -94,6 +94,14 @@ def test_cli_creates_an_organization_user_and_audits_it(runtime, db):
                                                                     user.organization_id)
 
 
+def test_cli_gives_a_supervisor_a_phone_for_escalation_sms(runtime, db):
+    result = invoke(runtime, "--email", "lead@nandi.example.org", "--name", "Lead",
+                    "--role", "supervisor", "--org", "nandi", "--password", PASSWORD,
+                    "--phone", "0722 000 111")
+    assert result.exit_code == 0, result.output
+    assert db.scalar(select(User)).msisdn == "+254722000111"
+
+
 def test_cli_prompts_for_the_password_twice(runtime, db):
     result = invoke(runtime, "--email", "root@example.org", "--name", "Root", "--role", "admin",
                     prompt=f"{PASSWORD}\n{PASSWORD}\n")
@@ -109,6 +117,8 @@ def test_cli_prompts_for_the_password_twice(runtime, db):
     (["--role", "admin", "--org", "kisumu"], "no organization with code 'kisumu'"),
     (["--role", "admin", "--org", "nandi", "--password", "short"], "at least 10 characters"),
     (["--role", "king"], "Invalid value for '--role'"),
+    (["--role", "agent", "--org", "nandi", "--password", PASSWORD, "--phone", "12"],
+     "Invalid value for --phone"),
 ])
 def test_cli_refuses_with_a_clear_message(runtime, db, args, message):
     result = invoke(runtime, "--email", "x@example.org", "--name", "X", *args)

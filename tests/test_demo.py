@@ -9,7 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from app.cli import main
-from app.db.models import Channel, Contact, Cycle, Phase, User
+from app.db.base import utcnow
+from app.db.models import Channel, Contact, Cycle, OutboxMessage, Phase, Ticket, User
 from app.services import accounts, places
 from app.services.organizations import organization_by_code, organization_for
 from tests.conftest import SHARED_DATA
@@ -31,7 +32,7 @@ def test_seed_creates_both_counties_with_logins_that_work(cli, runtime):
     logins = re.findall(r"^\s+(\w+)\s+(\w+)\s+(\S+@\S+)\s+(\S+)$", result.output, re.M)
     assert {(org, role) for org, role, _, _ in logins} == {
         (org, role) for org in ("makueni", "nandi")
-        for role in ("admin", "officer", "agent", "approver")}
+        for role in ("admin", "officer", "agent", "approver", "supervisor")}
     with runtime.sessions() as db:
         for _, role, email, password in logins:
             user = accounts.authenticate(db, email, password)
@@ -49,6 +50,11 @@ def test_seed_creates_both_counties_with_logins_that_work(cli, runtime):
             [cycle] = db.scalars(select(Cycle).where(Cycle.organization_id == org.id)).all()
             assert cycle.phase == Phase.VOTING and "not a real vote" in cycle.name
             assert all("not a real proposal" in p.description for p in cycle.proposals)
+        demo_tickets = db.scalars(select(Ticket).order_by(Ticket.id)).all()
+        assert [t.organization_id for t in demo_tickets] == [nandi.id, nandi.id]
+        assert all(t.description.startswith("Demo ") for t in demo_tickets)
+        assert [t.due_at < utcnow() for t in demo_tickets] == [False, True]  # one overdue
+        assert db.scalar(select(func.count(OutboxMessage.id))) == 0  # nobody to text
 
 
 def test_seed_if_empty_leaves_an_existing_database_alone(cli, runtime, tmp_path):
@@ -58,6 +64,6 @@ def test_seed_if_empty_leaves_an_existing_database_alone(cli, runtime, tmp_path)
     again = cli("demo", "seed", "--if-empty")
     assert "nothing seeded" in again.output
     with runtime.sessions() as db:
-        assert db.scalar(select(func.count(User.id))) == 8
+        assert db.scalar(select(func.count(User.id))) == 10  # five roles in each county
     refused = CliRunner().invoke(main, ["demo", "seed"])
     assert refused.exit_code == 1 and "exist already" in refused.output

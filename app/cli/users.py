@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 from sqlalchemy.orm import Session
 
+from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
 from app.cli.lookups import organization_named
-from app.db.models import Role
+from app.db.models import Organization, Role
 from app.services import accounts, audit
 
 
@@ -24,9 +25,12 @@ def group() -> None:
 @click.option("--password", default=None,
               help="prompted (with confirmation) when left out, which keeps it out of "
                    "shell history")
+@click.option("--phone", default=None,
+              help="the user's mobile, read in the organization's country: where a "
+                   "supervisor gets escalation SMS")
 @click.pass_obj
 def create(obj, email: str, name: str, role: str, org_code: str | None,
-           password: str | None) -> None:
+           password: str | None, phone: str | None) -> None:
     """Create a console user (no --org: a platform admin, for --role admin only)."""
     # Mistakes are reported before the password is asked for, not after; create_user enforces
     # the same rules.
@@ -34,6 +38,7 @@ def create(obj, email: str, name: str, role: str, org_code: str | None,
         raise click.UsageError("--org is required: only an admin may serve every organization")
     with obj.runtime.sessions() as db:
         organization_id = _organization_id(db, org_code)
+        msisdn = _phone(db, organization_id, phone)
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     with obj.runtime.sessions.begin() as db:
@@ -41,6 +46,7 @@ def create(obj, email: str, name: str, role: str, org_code: str | None,
             user = accounts.create_user(db, email, name, role, organization_id, password)
         except accounts.AccountError as exc:
             raise click.ClickException(str(exc)) from exc
+        user.msisdn = msisdn
         audit.record(db, None, "user.create", "user", user.id,
                      {"email": user.email, "role": role, "via": "command line"},
                      organization_id=organization_id)
@@ -52,6 +58,16 @@ def _organization_id(db: Session, org_code: str | None) -> int | None:
     if org_code is None:
         return None
     return organization_named(db, org_code).id
+
+
+def _phone(db: Session, organization_id: int | None, phone: str | None) -> str | None:
+    if phone is None:
+        return None
+    region = db.get(Organization, organization_id).country if organization_id else "KE"
+    try:
+        return normalise_msisdn(phone, region)
+    except InvalidPhoneNumber as exc:
+        raise click.BadParameter(str(exc), param_hint="--phone") from exc
 
 
 def register(main: click.Group) -> None:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.db.base import utcnow
 from app.db.models import (
     BallotType,
     Organization,
@@ -26,12 +27,17 @@ from app.db.models import (
     ProjectStatus,
     ProposalStatus,
     Role,
+    TicketCategory,
+    TicketChannel,
 )
 from app.pb import cycles, proposals
 from app.pmc.imports import ProjectRecord, apply_projects
 from app.pmc.member_import import MemberRecord, apply_members
 from app.services import accounts, contacts, places
 from app.services.organizations import create_organization
+from app.tickets.desk import Desk
+from app.tickets.sla import parse_policy
+from app.tickets.tickets import NewTicket, open_ticket
 
 DEMO_COUNTIES = (
     dict(code="makueni", name="Makueni County", county="Makueni", ussd_codes=["*483*1#"],
@@ -70,6 +76,14 @@ DEMO_PMC = (
     ("+254700000203", "sw", [("DEMO1", PmcRole.MEMBER)]),
     ("+254700000204", "en", [("DEMO2", PmcRole.CHAIR), ("DEMO3", PmcRole.CHAIR)]),
 )
+DEMO_SUPERVISOR_PHONE = "+254700000301"  # where the demo supervisor's escalation SMS go
+# Nandi's demo complaints (from demo residents 1 and 2): one new, one already past its SLA,
+# so the agent console and the supervisor dashboard have something to show.
+DEMO_TICKETS = (
+    (0, TicketCategory.SERVICE_DELIVERY, "Demo complaint: no water at the market tap for a week.",
+     0),
+    (1, TicketCategory.ENQUIRY, "Demo enquiry: when does the bursary application open?", 5),
+)
 
 
 @dataclass(frozen=True)
@@ -103,13 +117,30 @@ def seed_demo(db: Session, wards_csv: Path | None) -> list[Login]:
             _seed_demo_cycle(db, organization, wards[0].parent.parent)
         if spec["code"] == "makueni":
             _seed_demo_projects(db, organization)
-        for role in (Role.ADMIN, Role.OFFICER, Role.AGENT, Role.APPROVER):
+        if spec["voice_numbers"]:
+            _seed_demo_tickets(db, organization)
+        for role in (Role.ADMIN, Role.OFFICER, Role.AGENT, Role.APPROVER, Role.SUPERVISOR):
             email = f"{role.value}@{spec['code']}.demo"
             password = secrets.token_urlsafe(9)
-            accounts.create_user(db, email, f"Demo {role.value} ({spec['name']})", role,
-                                 organization.id, password)
+            user = accounts.create_user(db, email, f"Demo {role.value} ({spec['name']})", role,
+                                        organization.id, password)
+            if role == Role.SUPERVISOR:
+                user.msisdn = DEMO_SUPERVISOR_PHONE
             logins.append(Login(spec["code"], role.value, email, password))
     return logins
+
+
+def _seed_demo_tickets(db: Session, organization: Organization) -> None:
+    # Opened without notices: there is nobody behind the demo numbers to text.
+    desk = Desk(parse_policy(""), lambda _language: str)
+    for resident, category, text, days_ago in DEMO_TICKETS:
+        msisdn, language = DEMO_RESIDENTS[resident]
+        contact = contacts.find_contact(db, organization.id, msisdn)
+        opened = utcnow() - timedelta(days=days_ago)
+        open_ticket(db, desk, NewTicket(
+            organization_id=organization.id, channel=TicketChannel.SMS, category=category,
+            description=text, msisdn=msisdn, language=language,
+            place_id=contact.ward_id if contact else None), notify=False, now=opened)
 
 
 def _seed_demo_cycle(db: Session, organization: Organization, county: Place) -> None:
