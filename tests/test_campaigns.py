@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from app.campaigns import lifecycle
 from app.campaigns.audience import (
-    COMPLAINTS_UNAVAILABLE,
     Audience,
     AudienceError,
     read_numbers_csv,
@@ -41,9 +40,12 @@ from app.db.models import (
 )
 from app.services import accounts, contacts
 from app.services.organizations import organization_by_code
+from app.tickets.desk import desk_of
+from app.tickets.workflow import change_status
 from tests.pb_support import add_cycle
 from tests.pmc_support import ok, run
 from tests.sms_support import run_jobs
+from tests.ticket_support import open_one, ticket
 
 WANJIRU, MUTUA, KIOKO, NDUKU, ATIENO = (f"+25471200000{i}" for i in range(1, 6))
 NANDI_RESIDENT = "+254712000099"
@@ -122,9 +124,17 @@ def test_each_audience_filter(runtime, world):
     assert numbers_of(runtime, Audience(cycle_id=world.cycle_id)) == [WANJIRU]
     assert numbers_of(runtime, Audience(pmc=True)) == [MUTUA]  # Kioko's seat is inactive
     assert numbers_of(runtime, Audience(ward_ids=mbooni, language="sw")) == [MUTUA]
-    with pytest.raises(AudienceError, match="not available until complaints land"):
-        numbers_of(runtime, Audience(open_complaints=True))
-    assert "not available" in COMPLAINTS_UNAVAILABLE
+    assert numbers_of(runtime, Audience(open_complaints=True)) == []
+
+
+def test_people_with_open_complaints_are_an_audience(runtime, world):
+    still_open = open_one(runtime, org_code="makueni", msisdn=MUTUA, notify=False)
+    settled = open_one(runtime, org_code="makueni", msisdn=KIOKO, notify=False)
+    open_one(runtime, org_code="nandi", msisdn=WANJIRU, notify=False)  # another county's
+    with runtime.sessions.begin() as db:
+        change_status(db, desk_of(runtime), ticket(db, settled), "closed", None)
+    assert still_open != settled
+    assert numbers_of(runtime, Audience(open_complaints=True)) == [MUTUA]
 
 
 def test_csv_numbers_are_normalised_and_bad_or_repeated_ones_counted(runtime, world):
@@ -413,7 +423,6 @@ def test_cli_creates_from_a_yaml_file_and_refuses_what_it_cannot_do(runtime, wor
         assert campaign.audience["pmc"] and campaign.audience["numbers"] == ["+254712000011"]
         assert campaign.status == CampaignStatus.DRAFT
     for args, message in (
-            (["--name", "X", "--message-en", "Hi", "--complaints"], "not available until"),
             (["--name", "X", "--message-en", "Hi"], "no audience"),
             (["--name", "X", "--message-en", "Hi {nmae}", "--everyone"], "{nmae}"),
             (["--name", "X", "--message-en", "Hi", "--ward", "9999"], "no place with code"),

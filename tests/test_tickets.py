@@ -22,7 +22,7 @@ from app.db.models import (
     User,
 )
 from app.settings import SettingsError, load_settings
-from app.tickets import references, sla
+from app.tickets import notices, references, sla
 from app.tickets.desk import desk_of
 from app.tickets.escalation import escalate_overdue
 from app.tickets.tickets import Found, look_up
@@ -186,7 +186,8 @@ def test_each_status_change_is_history_and_a_notice(runtime, counties):
                          (TicketEventKind.COMMENT, None), (TicketEventKind.STATUS, "resolved")]
         sent = outbox_to(db, CALLER)
         assert len(sent) == 3  # assigned, in progress, resolved; the comment is internal
-        assert "Reply 1 for yes or 2 for no" in sent[-1]
+        swahili = runtime.catalogs.gettext_for("sw")  # Nandi's first language
+        assert sent[-1] == swahili(notices.RESOLVED_ASK).format(ref=ref)
 
 
 def test_the_workflow_refuses_what_makes_no_sense(runtime, counties):
@@ -218,8 +219,9 @@ def test_not_satisfied_reopens_with_a_fresh_clock_and_satisfied_closes(runtime, 
         assert reopened.due_at == later + timedelta(hours=72)
         assert ticket(db, happy).status == TicketStatus.CLOSED
         sent = outbox_to(db, CALLER)
-        assert any("is reopened" in body for body in sent)
-        assert any("now closed" in body for body in sent)
+        swahili = runtime.catalogs.gettext_for("sw")
+        assert swahili(notices.THANKS_CLOSED).format(ref=happy) in sent
+        assert any(body.startswith(swahili(notices.REOPENED).split("{")[0]) for body in sent)
 
 
 # -- escalation (fixed clock) ---------------------------------------------------------------
@@ -249,7 +251,7 @@ def test_overdue_tickets_are_escalated_once_and_supervisors_told(runtime, counti
         assert escalated.events[-1].kind == TicketEventKind.ESCALATED
         assert ticket(db, on_time).escalated_at is None
         (alert,) = outbox_to(db, supervisor.msisdn)
-        assert late in alert and "overdue" in alert
+        assert late in alert and "Nandi County" in alert
         assert outbox_to(db, "+254700000888") == []
         assert db.scalar(select(func.count(OutboxMessage.id))) == 2  # resolved notice + alert
         assert db.scalar(select(func.count(TicketEvent.id))

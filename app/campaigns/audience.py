@@ -27,9 +27,10 @@ from app.db.models import (
     PmcMember,
     Project,
     SmsSuppression,
+    Ticket,
 )
+from app.tickets.sla import OPEN
 
-COMPLAINTS_UNAVAILABLE = "people with open complaints: not available until complaints land"
 _HEADERS = {"phone", "msisdn", "number", "phone_number", "mobile", "tel", "telephone"}
 
 
@@ -44,7 +45,7 @@ class Audience:
     language: str | None = None
     cycle_id: int | None = None  # residents who voted in this cycle
     pmc: bool = False  # active PMC members of the organization's projects
-    open_complaints: bool = False  # not available yet: refused when resolved
+    open_complaints: bool = False  # callers with a ticket not yet resolved or closed
     numbers: tuple[str, ...] = ()  # E.164, from a CSV
     invalid_numbers: tuple[str, ...] = ()  # CSV entries that are no phone number
     csv_duplicates: int = 0
@@ -151,8 +152,6 @@ def with_children(db: Session, organization_id: int, place_ids: tuple[int, ...])
 
 def resolve(db: Session, organization: Organization, audience: Audience) -> Resolved:
     """The recipients of `audience` now, sorted by number, each once."""
-    if audience.open_complaints:
-        raise AudienceError(COMPLAINTS_UNAVAILABLE)
     default = organization.default_language
     places = dict(db.execute(select(Place.id, Place.name)
                              .where(Place.organization_id == organization.id)).all())
@@ -210,6 +209,10 @@ def _contact_query(db: Session, organization: Organization, audience: Audience):
         query = query.where(Contact.id.in_(
             select(PmcMember.contact_id).join(Project, Project.id == PmcMember.project_id)
             .where(PmcMember.active.is_(True), Project.organization_id == organization.id)))
+    if audience.open_complaints:
+        query = query.where(Contact.msisdn.in_(
+            select(Ticket.msisdn).where(Ticket.organization_id == organization.id,
+                                        Ticket.status.in_(list(OPEN)))))
     return query
 
 

@@ -25,6 +25,7 @@ from app.db.models import (
     TicketPriority,
     TicketStatus,
 )
+from app.services import contacts
 from app.tickets import notices, references
 from app.tickets.desk import Desk
 
@@ -50,6 +51,7 @@ class NewTicket:
     language: str | None = None
     source_key: str | None = None
     created_by_id: int | None = None
+    reference: str | None = None  # one a USSD screen showed already; else a free one is drawn
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,21 @@ def open_ticket(db: Session, desk: Desk, new: NewTicket, *, notify: bool = True,
     if not description and not new.recording_url:
         raise TicketRefused("a ticket needs a description or a recording")
     now = now or utcnow()
+    language = new.language
+    if new.msisdn:
+        # The caller joins the register (campaigns can reach "people with open complaints"),
+        # and a language they chose before is the one their notices use.
+        contact = contacts.ensure_contact(db, organization.id, new.msisdn)
+        language = language or contact.language
     ticket = Ticket(
         organization_id=organization.id, msisdn=new.msisdn, channel=new.channel,
         category=new.category, place_id=new.place_id, project_id=new.project_id,
-        description=description, recording_url=new.recording_url, language=new.language,
+        description=description, recording_url=new.recording_url, language=language,
         priority=new.priority, status=TicketStatus.NEW, source_key=new.source_key,
         created_by_id=new.created_by_id, created_at=now, updated_at=now,
         due_at=desk.policy_for(organization).due_at(now, new.category),
-        reference=_free_reference(db, organization.id),
+        reference=(new.reference if new.reference and references.is_valid(new.reference)
+                   else free_reference(db, organization.id)),
     )
     try:
         with db.begin_nested():  # a same-source twin committed meanwhile: return that one
@@ -104,7 +113,8 @@ def open_ticket(db: Session, desk: Desk, new: NewTicket, *, notify: bool = True,
     return Opened(ticket, True, outbox_ids)
 
 
-def _free_reference(db: Session, organization_id: int) -> str:
+def free_reference(db: Session, organization_id: int) -> str:
+    """A reference no ticket of the organization has yet."""
     body_digits = references.BODY_DIGITS
     for attempt in range(2 * REFERENCE_TRIES):
         if attempt == REFERENCE_TRIES:

@@ -43,8 +43,11 @@ class ChangeRefused(ValueError):
 
 def change_status(db: Session, desk: Desk, ticket: Ticket, status: TicketStatus,
                   user: User | None, note: str | None = None,
-                  now: datetime | None = None) -> list[int]:
-    """Move the ticket and tell the caller; returns the outbox ids of the notice."""
+                  now: datetime | None = None, notify: bool = True) -> list[int]:
+    """Move the ticket and tell the caller; returns the outbox ids of the notice.
+
+    `notify=False`: the caller is answering by SMS, and the reply is the notice.
+    """
     status = TicketStatus(status)
     current = TicketStatus(ticket.status)
     if status == current:
@@ -64,6 +67,8 @@ def change_status(db: Session, desk: Desk, ticket: Ticket, status: TicketStatus,
         ticket.escalated_at = None
         ticket.resolved_at = None
     _event(db, ticket, TicketEventKind.STATUS, user, current, status, note, now)
+    if not notify:
+        return []
     language = notices.language_of(ticket, organization)
     body = notices.change_text(desk.gettext_for(language), ticket, organization, language)
     return notices.queue_to_caller(db, ticket, organization, body)
@@ -109,7 +114,7 @@ def comment(db: Session, ticket: Ticket, user: User | None, text: str,
 
 
 def rate(db: Session, desk: Desk, ticket: Ticket, satisfied: bool,
-         now: datetime | None = None) -> list[int]:
+         now: datetime | None = None, notify: bool = True) -> list[int]:
     """The caller's answer to "are you satisfied?": 1 closes the ticket, 2 reopens it."""
     if TicketStatus(ticket.status) != S.RESOLVED or ticket.satisfied is not None:
         raise ChangeRefused("only a resolved, unrated ticket can be rated")
@@ -118,11 +123,13 @@ def rate(db: Session, desk: Desk, ticket: Ticket, satisfied: bool,
     _event(db, ticket, TicketEventKind.SATISFACTION, None, None,
            "satisfied" if satisfied else "not satisfied", None, now)
     if not satisfied:
-        return change_status(db, desk, ticket, S.REOPENED, None, now=now)
+        return change_status(db, desk, ticket, S.REOPENED, None, now=now, notify=notify)
     organization = db.get(Organization, ticket.organization_id)
     ticket.status = S.CLOSED
     ticket.updated_at = now
     _event(db, ticket, TicketEventKind.STATUS, None, S.RESOLVED, S.CLOSED, None, now)
+    if not notify:
+        return []
     language = notices.language_of(ticket, organization)
     body = notices.closed_text(desk.gettext_for(language), ticket)
     return notices.queue_to_caller(db, ticket, organization, body)
