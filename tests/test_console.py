@@ -141,10 +141,11 @@ ACCESS = {  # role -> status per route, in ROUTES order
 }
 NAV = {
     "admin": {"Places", "Contacts", "Budget cycles", "Projects", "Caller lookup", "Audit log",
-              "Users"},
-    "officer": {"Places", "Contacts", "Budget cycles", "Projects", "Caller lookup"},
+              "Users", "SMS campaigns"},
+    "officer": {"Places", "Contacts", "Budget cycles", "Projects", "Caller lookup",
+                "SMS campaigns"},
     "agent": {"Places", "Budget cycles", "Projects", "Caller lookup"},
-    "approver": {"Places", "Budget cycles"},
+    "approver": {"Places", "Budget cycles", "SMS campaigns"},
 }
 
 

@@ -46,6 +46,12 @@ ENDPOINTS: dict[str, Permission | str] = {
     "console.export_reports": Permission.EXPORT_PROJECTS,
     "console.export_project_reports": Permission.EXPORT_PROJECTS,
     "console.export_oc4ids": Permission.EXPORT_PROJECTS,
+    "console.campaign_list": Permission.VIEW_CAMPAIGNS,
+    "console.new_campaign": Permission.MANAGE_CAMPAIGNS,
+    "console.campaign_page": Permission.VIEW_CAMPAIGNS,
+    "console.campaign_progress": Permission.VIEW_CAMPAIGNS,
+    "console.approve_campaign": Permission.APPROVE_CAMPAIGNS,
+    "console.change_campaign": Permission.MANAGE_CAMPAIGNS,
 }
 MISSING_ID = 999_999  # cycles, projects, members, proposals: the role check comes first
 

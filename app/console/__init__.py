@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     from app.console import (  # noqa: F401
         access,
         audit_log,
+        campaigns,
         contacts,
         cycle_proposals,
         cycle_results,

@@ -25,6 +25,9 @@ class Permission(StrEnum):
     VIEW_PROJECTS = "view_projects"  # projects, their PMCs, reports, flags; read-only
     MANAGE_PROJECTS = "manage_projects"  # edit projects, change PMCs, import files
     EXPORT_PROJECTS = "export_projects"  # reports CSV and the OC4IDS package
+    VIEW_CAMPAIGNS = "view_campaigns"  # bulk SMS campaigns, their preview and progress
+    MANAGE_CAMPAIGNS = "manage_campaigns"  # draft, pause, resume, cancel a campaign
+    APPROVE_CAMPAIGNS = "approve_campaigns"  # the second pair of eyes before a bulk send
 
 
 _EVERYONE = frozenset(Role)
@@ -45,6 +48,12 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_PROJECTS: frozenset({Role.ADMIN, Role.OFFICER, Role.AGENT}),
     Permission.MANAGE_PROJECTS: frozenset({Role.ADMIN, Role.OFFICER}),
     Permission.EXPORT_PROJECTS: frozenset({Role.ADMIN, Role.OFFICER}),
+    # Campaigns: the same roles app.campaigns.lifecycle allows (AUTHORS may draft, pause,
+    # resume and cancel; only an approver approves, never their own). Admins do not approve:
+    # they create users, so approving too would let one person be both pairs of eyes.
+    Permission.VIEW_CAMPAIGNS: frozenset({Role.ADMIN, Role.OFFICER, Role.APPROVER}),
+    Permission.MANAGE_CAMPAIGNS: frozenset({Role.ADMIN, Role.OFFICER, Role.APPROVER}),
+    Permission.APPROVE_CAMPAIGNS: frozenset({Role.APPROVER}),
 }
 
 
