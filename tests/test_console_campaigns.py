@@ -33,6 +33,7 @@ from tests.test_campaigns import (  # noqa: F401  (world is a fixture)
     WANJIRU,
     world,
 )
+from tests.ticket_support import open_one
 
 # Makueni with wards, a cycle, an officer, two approvers, an agent and five residents.
 pytestmark = pytest.mark.usefixtures("world")
@@ -149,7 +150,9 @@ def test_each_audience_filter_of_the_form(app, runtime):
              ({"language": "sw"}, "1"),
              ({"cycle_id": str(cycle_id)}, "1"),
              ({"pmc": "yes"}, "1"),
-             ({"everyone": "", "pmc": "yes", "language": "en"}, "0")]
+             ({"everyone": "", "pmc": "yes", "language": "en"}, "0"),
+             ({"open_complaints": "yes"}, "1")]
+    open_one(runtime, org_code="makueni", msisdn=WANJIRU, notify=False)
     for data, recipients in cases:
         html = text(officer.get(drafted(officer, data=data)))
         assert cell(html, "preview-recipients") == recipients, data

@@ -17,7 +17,8 @@ from app.db.models import Organization
 from app.pmc.imports import ImportRefused
 from app.pmc.project_files import decode
 
-FIELDS = ("name", "everyone", "language", "cycle_id", "pmc", "scheduled_for")
+FIELDS = ("name", "everyone", "language", "cycle_id", "pmc", "open_complaints",
+          "scheduled_for")
 LOCAL_MINUTE = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> posts
 
 
@@ -48,12 +49,14 @@ def read_campaign_form(form: Mapping[str, str], ward_values: Iterable[str],
         language=language,
         cycle_id=_whole(form["cycle_id"], "cycle") if form.get("cycle_id", "").strip() else None,
         pmc=form.get("pmc") == "yes",
+        open_complaints=form.get("open_complaints") == "yes",
         numbers=numbers.numbers if numbers else (),
         invalid_numbers=numbers.invalid if numbers else (),
         csv_duplicates=numbers.duplicates if numbers else 0)
     if not audience.uses_contacts and not audience.numbers:
         raise FormError("choose who gets the campaign: everyone, wards, a language, the voters "
-                        "of a cycle, PMC members, or a CSV of numbers"
+                        "of a cycle, PMC members, people with open complaints, or a CSV of "
+                        "numbers"
                         + (" (the CSV has no valid number)" if numbers else ""))
     messages = {language: form.get(f"message_{language}", "")
                 for language in organization.languages}

@@ -268,6 +268,8 @@ def _audience_words(session_db, org: Organization, audience: dict) -> list[str]:
         words.append("who voted in " + (cycle.name if cycle else f"cycle {audience['cycle_id']}"))
     if audience.get("pmc"):
         words.append("active PMC members")
+    if audience.get("open_complaints"):
+        words.append("with an open complaint")
     if audience.get("numbers"):
         words.append(f"plus {len(audience['numbers'])} numbers from a CSV")
     return words
