@@ -57,6 +57,17 @@ class Settings:
     # and seconds between runs of the job that escalates overdue tickets to supervisors.
     ticket_sla_hours: str = ""
     ticket_escalation_interval: int = 900
+    # The feedback line's voice menu (app.tickets.voice_line). Recorded prompts: a URL template
+    # with {language} and {prompt} (and optionally {organization}, the organization's code),
+    # used for the languages listed in voice_audio_languages; every other caller hears English
+    # text to speech. Agents: the phones of the organization's active agents and supervisors,
+    # else voice_agent_numbers; with voice_queue_name set, callers wait in AT's queue instead.
+    voice_audio_url: str | None = None
+    voice_audio_languages: tuple[str, ...] = ()
+    voice_record_seconds: int = 120
+    voice_agent_numbers: tuple[str, ...] = ()
+    voice_queue_name: str | None = None
+    voice_hold_music_url: str | None = None
     # GET /metrics needs `Authorization: Bearer <token>` when set; only loopback may scrape
     # without it. Production requires it.
     metrics_token: str | None = field(default=None, repr=False)
@@ -113,6 +124,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pmc_reminder_interval=_int_between(env, "PMC_REMINDER_INTERVAL", 86400, 60, 7 * 86400),
         ticket_sla_hours=_sla_hours(env.get("TICKET_SLA_HOURS") or ""),
         ticket_escalation_interval=_int_between(env, "TICKET_ESCALATION_INTERVAL", 900, 60, 86400),
+        **_voice_settings(env),
         metrics_token=env.get("METRICS_TOKEN") or None,
         log_format=log_format_of(env),
         trusted_proxies=_int_between(env, "BARAZA_TRUSTED_PROXIES", 0, 0, 5),
@@ -143,6 +155,23 @@ def _sla_hours(raw: str) -> str:
     except SlaError as exc:
         raise SettingsError(f"TICKET_SLA_HOURS: {exc}") from exc
     return raw
+
+
+def _voice_settings(env: Mapping[str, str]) -> dict[str, object]:
+    # Checked here so a typo stops the start, not the first call of the day. Imported late,
+    # like the SLA rules above.
+    from app.tickets.voice_config import VoiceConfigError, checked_voice_settings
+
+    try:
+        return checked_voice_settings(
+            audio_url=env.get("VOICE_AUDIO_URL") or None,
+            audio_languages=env.get("VOICE_AUDIO_LANGUAGES") or "",
+            agent_numbers=env.get("VOICE_AGENT_NUMBERS") or "",
+            queue_name=env.get("VOICE_QUEUE_NAME") or None,
+            hold_music_url=env.get("VOICE_HOLD_MUSIC_URL") or None,
+        ) | {"voice_record_seconds": _int_between(env, "VOICE_RECORD_SECONDS", 120, 5, 3600)}
+    except VoiceConfigError as exc:
+        raise SettingsError(str(exc)) from exc
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

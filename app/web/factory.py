@@ -32,15 +32,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                                 x_proto=settings.trusted_proxies)
 
     from app import console
-    from app.web import at_callbacks, health, metrics, public_results, request_ids, simulator
+    from app.web import (
+        at_callbacks,
+        at_voice,
+        health,
+        metrics,
+        public_results,
+        request_ids,
+        simulator,
+    )
 
     request_ids.init_app(app)  # first: every later hook and log line can use it
     metrics.init_app(app)  # GET /metrics, and the hooks that count callbacks
     csrf = CSRFProtect(app)  # every form in the browser carries a token
     health.init_app(app)
     at_callbacks.init_app(app)
+    at_voice.init_app(app)  # the feedback line's voice menu
     # AT posts plain forms with no token (the URL's secret guards them); probes post nothing.
     csrf.exempt(at_callbacks.bp)
+    csrf.exempt(at_voice.bp)
     csrf.exempt(health.bp)
     simulator.init_app(app)
     console.init_app(app)

@@ -35,7 +35,7 @@ EXTENSION = "baraza_metrics"
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 # A hop should take a few milliseconds; AT gives up on an answer after a few seconds.
 HOP_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
-_TIMED = {"at.ussd_hop", "at.sms_received"}
+_TIMED = {"at.ussd_hop", "at.sms_received", "at_voice.voice_call"}
 
 
 class Metrics:
@@ -51,6 +51,9 @@ class Metrics:
         self.sms_inbound = Counter("baraza_sms_inbound", "Inbound SMS callbacks, by result "
                                    "(stored, rejected, failed)", ["result"],
                                    registry=self.registry)
+        self.voice_callbacks = Counter("baraza_voice_callbacks", "Voice callbacks answered, by "
+                                       "kind (step, final, refused)", ["kind"],
+                                       registry=self.registry)
         self.scraped = ScrapeCollector(runtime)
         self.registry.register(self.scraped)
 
@@ -162,6 +165,8 @@ def _count(response: Response) -> Response:
     if request.endpoint == "at.ussd_hop":
         metrics.hop_seconds.observe(time.perf_counter() - started)
         metrics.ussd_hops.labels(_hop_outcome(response)).inc()
+    elif request.endpoint == "at_voice.voice_call":
+        metrics.voice_callbacks.labels(_voice_kind(response.status_code)).inc()
     else:
         metrics.sms_inbound.labels(_sms_result(response.status_code)).inc()
     return response
@@ -174,6 +179,12 @@ def _hop_outcome(response: Response) -> str:
         return "error"
     head = response.get_data()[:4]
     return {b"CON ": "con", b"END ": "end"}.get(head, "error")
+
+
+def _voice_kind(status: int) -> str:
+    if status != 200:
+        return "refused"
+    return "final" if request.form.get("isActive") == "0" else "step"
 
 
 def _sms_result(status: int) -> str:

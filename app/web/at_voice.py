@@ -1,0 +1,48 @@
+"""POST /at/voice: AT's callbacks for the feedback line, answered with voice XML."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, current_app, request
+
+from app.channels.at_voice import CONTENT_TYPE, VoiceForm
+from app.db.models import SendLane
+from app.tickets.desk import desk_of
+from app.tickets.voice_config import VoiceConfig
+from app.tickets.voice_line import Callback, VoiceLine
+from app.web.at_callbacks import require_callback_token
+
+bp = Blueprint("at_voice", __name__, url_prefix="/at")
+bp.before_request(require_callback_token)  # the same URL secret as every AT callback
+
+
+def voice_line(runtime) -> VoiceLine:
+    """Built per callback from the runtime's current settings (cheap: no I/O)."""
+    return VoiceLine(runtime.sessions, desk_of(runtime),
+                     VoiceConfig.from_settings(runtime.settings),
+                     send_notices=lambda ids: runtime.dispatcher.send_sms(ids, SendLane.NOTICE))
+
+
+@bp.post("/voice")
+def voice_call() -> Response:
+    runtime = current_app.extensions["baraza"]
+    callback = Callback(VoiceForm.from_form(request.form), turn=_turn(), reply_url=_reply_url())
+    xml = voice_line(runtime).answer_safely(callback)
+    return Response(xml, status=200, mimetype=CONTENT_TYPE)
+
+
+def _turn() -> int | None:
+    raw = request.args.get("turn", "")
+    return int(raw) if raw.isdigit() and len(raw) < 7 else None
+
+
+def _reply_url() -> str:
+    """This endpoint as AT reached it, with its token: where GetDigits and Record post next
+    (the scheme is right behind a proxy when BARAZA_TRUSTED_PROXIES is set)."""
+    token = request.args.get("token")
+    return f"{request.base_url}?{urlencode({'token': token})}" if token else request.base_url
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
