@@ -188,6 +188,8 @@ def test_the_form_refuses_what_the_campaign_cannot_be(app, runtime):
             ({"ward": [str(nandi_ward)]}, None, "no such place in this organization"),
             ({"cycle_id": "999999"}, None, "no cycle 999999 in this organization"),
             ({"language": "fr"}, None, "choose a language from the list"),
+            ({"ward": ["²"]}, None, "choose a ward from the list"),  # isdigit(), not int()
+            ({"cycle_id": "٣"}, None, "choose a cycle from the list"),
             ({"scheduled_for": an_hour_ago.strftime("%Y-%m-%dT%H:%M")}, None, "in the past")):
         response = draft(officer, data=data, csv=csv)
         assert response.status_code == 400, (data, response.status_code)

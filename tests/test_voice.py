@@ -16,6 +16,7 @@ from app.db.models import Role, Ticket, TicketCategory, TicketChannel, User, Voi
 from app.services.organizations import organization_by_code
 from app.settings import SettingsError, load_settings
 from app.tickets.notices import day_text
+from app.web import at_voice as voice_route
 from tests.console_support import add_user
 from tests.factories import add_counties
 from tests.test_observability import sample, scrape
@@ -316,6 +317,28 @@ def test_a_caller_who_hangs_up_after_recording_still_gets_a_ticket(client, runti
         made = db.scalar(select(Ticket))
         assert made.recording_url == RECORDING
         assert made.reference in outbox_to(db, CALLER)[0]
+
+
+def test_a_recording_url_that_is_no_web_address_is_not_kept(client, runtime, counties):
+    press(client, call(client), "1")
+    client.post("/at/voice", data=final_form(recordingUrl="javascript:alert(1)"))
+    with runtime.sessions() as db:
+        made = db.scalar(select(Ticket))
+        assert made.recording_url is None and made.description  # an agent calls back
+
+
+def test_a_turn_that_is_no_plain_number_is_ignored_not_a_crash(client, counties):
+    for turn in ("²", "٣", "9" * 40, "-1"):
+        response = client.post(f"/at/voice?turn={turn}", data=voice_form())
+        assert response.status_code == 200
+        check_reply(response)
+
+
+def test_in_production_the_next_step_is_always_https(app):
+    # Behind a TLS proxy that BARAZA_TRUSTED_PROXIES does not name, requests look like http.
+    with app.test_request_context("/at/voice?token=s3cret", base_url="http://baraza.example.org"):
+        assert voice_route._reply_url(True) == "https://baraza.example.org/at/voice?token=s3cret"
+        assert voice_route._reply_url(False).startswith("http://baraza.example.org/at/voice?")
 
 
 # -- 2: check a complaint ----------------------------------------------------------------------

@@ -76,9 +76,10 @@ def _numbers(upload: FileStorage | None, region: str):
 
 
 def _whole(raw: str, what: str) -> int:
-    if not raw.strip().isdigit():
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # "²" is isdigit()
         raise FormError(f"choose a {what} from the list")
-    return int(raw)
+    return int(value)
 
 
 def _when(raw: str, timezone: str, now: datetime) -> datetime | None:

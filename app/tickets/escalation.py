@@ -7,6 +7,7 @@ testable. Each ticket is claimed by a conditional UPDATE, so two runs never esca
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,8 @@ from app.tickets import notices
 from app.tickets.desk import Desk
 from app.tickets.sla import OPEN
 
+log = logging.getLogger(__name__)
+
 RAISED_TO = TicketPriority.HIGH
 _BELOW_HIGH = (TicketPriority.LOW, TicketPriority.NORMAL)
 
@@ -49,11 +52,8 @@ def escalate_overdue(db: Session, desk: Desk, now: datetime | None = None) -> Es
                                                     Ticket.escalated_at.is_(None))).all()
     claimed: dict[int, list[Ticket]] = defaultdict(list)
     for ticket_id in candidates:
-        won = db.execute(update(Ticket)
-                         .where(Ticket.id == ticket_id, Ticket.escalated_at.is_(None))
-                         .values(escalated_at=now)).rowcount
-        if not won:
-            continue  # another run took it
+        if not claim(db, ticket_id, now):
+            continue  # another run took it, or it was resolved since the select
         ticket = db.get(Ticket, ticket_id)
         db.refresh(ticket)
         if ticket.priority in _BELOW_HIGH:
@@ -65,6 +65,15 @@ def escalate_overdue(db: Session, desk: Desk, now: datetime | None = None) -> Es
     for organization_id, tickets in claimed.items():
         outbox_ids += _tell_supervisors(db, desk, db.get(Organization, organization_id), tickets)
     return Escalated([t.id for ts in claimed.values() for t in ts], outbox_ids)
+
+
+def claim(db: Session, ticket_id: int, now: datetime) -> bool:
+    """Mark one ticket escalated if it is still open, overdue and unmarked: all checked in
+    one conditional UPDATE, so neither a second run nor a resolution in between slips by."""
+    return bool(db.execute(update(Ticket)
+                           .where(Ticket.id == ticket_id, Ticket.escalated_at.is_(None),
+                                  Ticket.status.in_(list(OPEN)), Ticket.due_at <= now)
+                           .values(escalated_at=now)).rowcount)
 
 
 def run_escalation(sessions: sessionmaker[Session], desk: Desk, dispatcher: Dispatcher,
@@ -84,8 +93,12 @@ def _tell_supervisors(db: Session, desk: Desk, organization: Organization,
                                                 User.active.is_(True),
                                                 User.msisdn.is_not(None))).all()
     references = [t.reference for t in sorted(tickets, key=lambda t: t.due_at)]
-    body = notices.overdue_text(desk.gettext_for(organization.default_language), organization,
-                                references)
+    if not supervisors:
+        # Still marked (the dashboard shows them); nobody can be texted, so say so loudly.
+        log.warning("no active supervisor with a phone in organization %s: %d overdue "
+                    "tickets escalated without an SMS", organization.id, len(references))
+        return []
+    body = notices.overdue_text(desk.gettext_for(organization.default_language), references)
     return [outbox.queue_sms(db, organization.id, supervisor.msisdn, body, SendLane.NOTICE).id
             for supervisor in supervisors]
 

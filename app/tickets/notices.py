@@ -9,12 +9,14 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.core import UnknownLocaleError
 from babel.dates import format_date
 
 from app.db.models import Organization, SendLane, Ticket, TicketCategory, TicketStatus
 from app.engine.flow import N_
 from app.pb.ballot_text import fill
 from app.services import outbox
+from app.tickets.desk import Desk
 
 Gettext = Callable[[str], str]
 
@@ -25,7 +27,7 @@ RESOLVED_ASK = N_("Complaint {ref} is resolved. Are you satisfied? Reply 1 for y
 REOPENED = N_("Complaint {ref} is reopened. We will look at it again by {due}.")
 THANKS_CLOSED = N_("Thank you. Complaint {ref} is now closed.")
 STATUS_LINE = N_("Ref {ref}: {status}. Updated {updated}. Due {due}.")
-OVERDUE = N_("{count} complaint(s) overdue in {organization}: {refs}. Please act in the console.")
+OVERDUE = N_("{count} complaint(s) overdue: {refs}. Please act in the console.")
 
 STATUS_NAMES = {
     TicketStatus.NEW: N_("received"),
@@ -49,11 +51,13 @@ REFS_SHOWN = 5
 
 def day_text(moment: datetime, organization: Organization, language: str) -> str:
     """`25 Nov 2026` in the organization's time zone and the reader's language."""
-    local = moment.astimezone(ZoneInfo(organization.timezone))
+    day = moment.astimezone(ZoneInfo(organization.timezone)).date()
     try:
-        return format_date(local.date(), format="d MMM y", locale=language)
-    except ValueError:  # a language Babel has no data for: fall back to English month names
-        return format_date(local.date(), format="d MMM y", locale="en")
+        text = format_date(day, format="d MMM y", locale=language)
+    except (ValueError, UnknownLocaleError):  # a language Babel has no data for
+        text = ""
+    # Month names outside GSM-7 (Kikamba's "Ĩkm") would make the whole SMS UCS-2: two parts.
+    return text if text.isascii() and text else format_date(day, format="d MMM y", locale="en")
 
 
 def language_of(ticket: Ticket, organization: Organization) -> str:
@@ -76,6 +80,8 @@ def change_text(_: Gettext, ticket: Ticket, organization: Organization, language
     """The notice for the status the ticket has just moved to."""
     if ticket.status == TicketStatus.RESOLVED:
         return fill(_(RESOLVED_ASK), ref=ticket.reference)
+    if ticket.status == TicketStatus.CLOSED and ticket.satisfied:
+        return closed_text(_, ticket)  # the caller's own "1": thanks, not a status report
     if ticket.status == TicketStatus.REOPENED:
         return fill(_(REOPENED), ref=ticket.reference,
                     due=day_text(ticket.due_at, organization, language))
@@ -86,15 +92,21 @@ def closed_text(_: Gettext, ticket: Ticket) -> str:
     return fill(_(THANKS_CLOSED), ref=ticket.reference)
 
 
-def overdue_text(_: Gettext, organization: Organization, references: Sequence[str]) -> str:
+def overdue_text(_: Gettext, references: Sequence[str]) -> str:
+    """The supervisors' alert; the organization is theirs, so it is not named (it may be long
+    or hold characters outside GSM-7)."""
     shown = ", ".join(references[:REFS_SHOWN])
     if len(references) > REFS_SHOWN:
         shown += f" +{len(references) - REFS_SHOWN}"
-    return fill(_(OVERDUE), count=len(references), organization=organization.name, refs=shown)
+    return fill(_(OVERDUE), count=len(references), refs=shown)
 
 
-def queue_to_caller(db, ticket: Ticket, organization: Organization, body: str) -> list[int]:
-    """One notice to the ticket's caller (none for a ticket logged without a number)."""
+def tell_caller(db, desk: Desk, ticket: Ticket, organization: Organization,
+                make_text: Callable[[Gettext, Ticket, Organization, str], str]) -> list[int]:
+    """One notice to the ticket's caller in their language (none for a ticket logged without
+    a number); returns its outbox id to hand to the dispatcher after commit."""
     if not ticket.msisdn:
         return []
+    language = language_of(ticket, organization)
+    body = make_text(desk.gettext_for(language), ticket, organization, language)
     return [outbox.queue_sms(db, organization.id, ticket.msisdn, body, SendLane.NOTICE).id]

@@ -31,6 +31,7 @@ from app.tickets.desk import Desk
 
 MAX_DESCRIPTION = 2000
 REFERENCE_TRIES = 20  # then references grow by two digits (a million taken per organization)
+INSERT_TRIES = 3
 
 
 class TicketRefused(ValueError):
@@ -84,32 +85,35 @@ def open_ticket(db: Session, desk: Desk, new: NewTicket, *, notify: bool = True,
         # and a language they chose before is the one their notices use.
         contact = contacts.ensure_contact(db, organization.id, new.msisdn)
         language = language or contact.language
-    ticket = Ticket(
-        organization_id=organization.id, msisdn=new.msisdn, channel=new.channel,
-        category=new.category, place_id=new.place_id, project_id=new.project_id,
-        description=description, recording_url=new.recording_url, language=language,
-        priority=new.priority, status=TicketStatus.NEW, source_key=new.source_key,
-        created_by_id=new.created_by_id, created_at=now, updated_at=now,
-        due_at=desk.policy_for(organization).due_at(now, new.category),
-        reference=(new.reference if new.reference and references.is_valid(new.reference)
-                   else free_reference(db, organization.id)),
-    )
-    try:
-        with db.begin_nested():  # a same-source twin committed meanwhile: return that one
-            db.add(ticket)
-            db.flush()
-    except IntegrityError:
-        earlier = db.scalar(select(Ticket).where(Ticket.source_key == new.source_key))
-        if earlier is None:
-            raise
-        return Opened(earlier, False, [])
+    reference = new.reference if new.reference and references.is_valid(new.reference) else None
+    for _attempt in range(INSERT_TRIES):
+        ticket = Ticket(
+            organization_id=organization.id, msisdn=new.msisdn, channel=new.channel,
+            category=new.category, place_id=new.place_id, project_id=new.project_id,
+            description=description, recording_url=new.recording_url, language=language,
+            priority=new.priority, status=TicketStatus.NEW, source_key=new.source_key,
+            created_by_id=new.created_by_id, created_at=now, updated_at=now,
+            due_at=desk.policy_for(organization).due_at(now, new.category),
+            reference=reference or free_reference(db, organization.id))
+        try:
+            with db.begin_nested():
+                db.add(ticket)
+                db.flush()
+            break
+        except IntegrityError:
+            # Either a same-source twin committed meanwhile (return it), or another ticket
+            # took this reference between the draw and the insert (draw again).
+            if new.source_key is not None:
+                earlier = db.scalar(select(Ticket).where(Ticket.source_key == new.source_key))
+                if earlier is not None:
+                    return Opened(earlier, False, [])
+            reference = None
+    else:
+        raise RuntimeError("could not store the ticket")  # three clashes in a row: not plausible
     db.add(TicketEvent(ticket_id=ticket.id, kind=TicketEventKind.CREATED, at=now,
                        user_id=new.created_by_id, to_value=TicketStatus.NEW))
-    outbox_ids: list[int] = []
-    if notify:
-        language = notices.language_of(ticket, organization)
-        text = notices.received_text(desk.gettext_for(language), ticket, organization, language)
-        outbox_ids = notices.queue_to_caller(db, ticket, organization, text)
+    outbox_ids = (notices.tell_caller(db, desk, ticket, organization, notices.received_text)
+                  if notify else [])
     return Opened(ticket, True, outbox_ids)
 
 

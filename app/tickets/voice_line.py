@@ -391,7 +391,7 @@ class _Turn:
             organization_id=self.organization.id, channel=TicketChannel.VOICE,
             # The caller only talks: an agent listening to the recording sets the category.
             category=TicketCategory.OTHER, description=RECORDING_DESCRIPTION,
-            msisdn=self.call.caller_msisdn, recording_url=recording_url[:500],
+            msisdn=self.call.caller_msisdn, recording_url=_web_address(recording_url),
             language=self.call.language, source_key=f"voice:{self.call.session_id}")
         opened = open_ticket(self.db, self.line.desk, new, notify=True)
         self.call.ticket_id = opened.ticket.id
@@ -435,3 +435,10 @@ def _address(number: str) -> str:
 
 def _first(value: int | None, default: int | None) -> int | None:
     return value if value is not None else default
+
+
+def _web_address(url: str) -> str | None:
+    """AT's recording URL, if it is one: the console links to it, so no other scheme
+    (javascript:, data:) is ever stored."""
+    url = url.strip()[:500]
+    return url if url.lower().startswith(("https://", "http://")) else None

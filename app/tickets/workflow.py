@@ -69,9 +69,7 @@ def change_status(db: Session, desk: Desk, ticket: Ticket, status: TicketStatus,
     _event(db, ticket, TicketEventKind.STATUS, user, current, status, note, now)
     if not notify:
         return []
-    language = notices.language_of(ticket, organization)
-    body = notices.change_text(desk.gettext_for(language), ticket, organization, language)
-    return notices.queue_to_caller(db, ticket, organization, body)
+    return notices.tell_caller(db, desk, ticket, organization, notices.change_text)
 
 
 def assign(db: Session, desk: Desk, ticket: Ticket, assignee: User | None, user: User | None,
@@ -122,17 +120,9 @@ def rate(db: Session, desk: Desk, ticket: Ticket, satisfied: bool,
     ticket.satisfied = satisfied
     _event(db, ticket, TicketEventKind.SATISFACTION, None, None,
            "satisfied" if satisfied else "not satisfied", None, now)
-    if not satisfied:
-        return change_status(db, desk, ticket, S.REOPENED, None, now=now, notify=notify)
-    organization = db.get(Organization, ticket.organization_id)
-    ticket.status = S.CLOSED
-    ticket.updated_at = now
-    _event(db, ticket, TicketEventKind.STATUS, None, S.RESOLVED, S.CLOSED, None, now)
-    if not notify:
-        return []
-    language = notices.language_of(ticket, organization)
-    body = notices.closed_text(desk.gettext_for(language), ticket)
-    return notices.queue_to_caller(db, ticket, organization, body)
+    # "1" closes with thanks (notices.change_text knows a satisfied close); "2" reopens.
+    return change_status(db, desk, ticket, S.CLOSED if satisfied else S.REOPENED, None,
+                         now=now, notify=notify)
 
 
 def _event(db: Session, ticket: Ticket, kind: TicketEventKind, user: User | None,

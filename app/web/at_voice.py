@@ -27,21 +27,29 @@ def voice_line(runtime) -> VoiceLine:
 @bp.post("/voice")
 def voice_call() -> Response:
     runtime = current_app.extensions["baraza"]
-    callback = Callback(VoiceForm.from_form(request.form), turn=_turn(), reply_url=_reply_url())
+    callback = Callback(VoiceForm.from_form(request.form), turn=_turn(),
+                        reply_url=_reply_url(runtime.settings.is_production))
     xml = voice_line(runtime).answer_safely(callback)
     return Response(xml, status=200, mimetype=CONTENT_TYPE)
 
 
 def _turn() -> int | None:
     raw = request.args.get("turn", "")
-    return int(raw) if raw.isdigit() and len(raw) < 7 else None
+    # isascii: "²" is a digit to isdigit() but not to int().
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else None
 
 
-def _reply_url() -> str:
-    """This endpoint as AT reached it, with its token: where GetDigits and Record post next
-    (the scheme is right behind a proxy when BARAZA_TRUSTED_PROXIES is set)."""
+def _reply_url(production: bool) -> str:
+    """This endpoint as AT reached it, with its token: where GetDigits and Record post next.
+
+    In production always https: behind a TLS proxy that BARAZA_TRUSTED_PROXIES does not
+    name, the request looks like http, and AT must never be told to post the token in clear.
+    """
+    base = request.base_url
+    if production and base.startswith("http://"):
+        base = "https://" + base[len("http://"):]
     token = request.args.get("token")
-    return f"{request.base_url}?{urlencode({'token': token})}" if token else request.base_url
+    return f"{base}?{urlencode({'token': token})}" if token else base
 
 
 def init_app(app: Flask) -> None:
