@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bench import add1_jumps, mes, ussd_hops, ussd_replay
+from bench import add1_jumps, mes, ussd_hops, ussd_load, ussd_replay
 
 if __name__ == "__main__":
     ussd_hops.main()
     mes.main()
     add1_jumps.main()
     ussd_replay.main()
+    ussd_load.main()
