@@ -141,10 +141,10 @@ ACCESS = {  # role -> status per route, in ROUTES order
 }
 NAV = {
     "admin": {"Places", "Contacts", "Budget cycles", "Projects", "Caller lookup", "Audit log",
-              "Users", "SMS campaigns"},
+              "Users", "SMS campaigns", "Tickets", "Ticket dashboard"},
     "officer": {"Places", "Contacts", "Budget cycles", "Projects", "Caller lookup",
-                "SMS campaigns"},
-    "agent": {"Places", "Budget cycles", "Projects", "Caller lookup"},
+                "SMS campaigns", "Tickets"},
+    "agent": {"Places", "Budget cycles", "Projects", "Caller lookup", "Tickets"},
     "approver": {"Places", "Budget cycles", "SMS campaigns"},
 }
 

@@ -52,6 +52,15 @@ ENDPOINTS: dict[str, Permission | str] = {
     "console.campaign_progress": Permission.VIEW_CAMPAIGNS,
     "console.approve_campaign": Permission.APPROVE_CAMPAIGNS,
     "console.change_campaign": Permission.MANAGE_CAMPAIGNS,
+    "console.set_user_phone": Permission.MANAGE_USERS,
+    "console.log_ticket": Permission.LOG_TICKETS,
+    "console.ticket_list": Permission.VIEW_TICKETS,
+    "console.ticket_page": Permission.VIEW_TICKETS,
+    "console.assign_ticket": Permission.WORK_TICKETS,
+    "console.change_ticket_status": Permission.WORK_TICKETS,
+    "console.change_ticket_priority": Permission.WORK_TICKETS,
+    "console.comment_ticket": Permission.WORK_TICKETS,
+    "console.ticket_dashboard": Permission.SUPERVISE_TICKETS,
 }
 MISSING_ID = 999_999  # cycles, projects, members, proposals: the role check comes first
 

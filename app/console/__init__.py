@@ -33,6 +33,8 @@ def init_app(app: Flask) -> None:
         project_imports,
         project_members,
         projects,
+        ticket_dashboard,
+        tickets,
         users,
     )
 

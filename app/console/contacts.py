@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import g, render_template, request
 
 from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
 from app.console.access import login_required, organization_or_404
 from app.console.blueprint import bp
 from app.console.permissions import ROLES, Permission
 from app.console.request_db import db
+from app.console.ticket_forms import caller_desk
+from app.db.models import Organization
 from app.services import contacts as contact_service
 from app.services import overview
 
@@ -25,7 +27,12 @@ def contacts(code: str) -> str:
 @login_required(roles=ROLES[Permission.LOOKUP_CALLERS])
 def callers(code: str) -> str | tuple[str, int]:
     org = organization_or_404(code)
-    raw = request.args.get("phone", "").strip()
+    return render_callers(org, request.args.get("phone", "").strip())
+
+
+def render_callers(org: Organization, raw: str, ticket_form: dict[str, str] | None = None,
+                   ticket_error: str | None = None) -> str | tuple[str, int]:
+    """The caller's record and, for the call centre, their tickets and the complaint form."""
     context = {"org": org, "phone": raw, "msisdn": None, "contact": None, "error": None}
     if raw:
         try:
@@ -36,4 +43,8 @@ def callers(code: str) -> str | tuple[str, int]:
                                 "Type it as 0712 345 678 or +254 712 345 678.")
             return render_template("console/callers.html", **context), 400
         context["contact"] = contact_service.find_contact(db(), org.id, context["msisdn"])
-    return render_template("console/callers.html", **context)
+        context |= caller_desk(db(), org, context["msisdn"], g.user, ticket_form, ticket_error)
+    if ticket_error and context["msisdn"] is None:
+        context["error"] = ticket_error  # no caller to show the form for: say it at the top
+    page = render_template("console/callers.html", **context)
+    return (page, 400) if ticket_error else page

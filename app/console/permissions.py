@@ -28,6 +28,10 @@ class Permission(StrEnum):
     VIEW_CAMPAIGNS = "view_campaigns"  # bulk SMS campaigns, their preview and progress
     MANAGE_CAMPAIGNS = "manage_campaigns"  # draft, pause, resume, cancel a campaign
     APPROVE_CAMPAIGNS = "approve_campaigns"  # the second pair of eyes before a bulk send
+    VIEW_TICKETS = "view_tickets"  # complaints, their history and who works on them
+    LOG_TICKETS = "log_tickets"  # open a complaint for the caller on the line
+    WORK_TICKETS = "work_tickets"  # assign, comment, change status and priority
+    SUPERVISE_TICKETS = "supervise_tickets"  # the dashboard: open tickets, age, SLA breaches
 
 
 _EVERYONE = frozenset(Role)
@@ -37,7 +41,9 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_PLACES: _EVERYONE,
     Permission.EDIT_PLACES: frozenset({Role.ADMIN, Role.OFFICER}),
     Permission.VIEW_CONTACTS: frozenset({Role.ADMIN, Role.OFFICER}),
-    Permission.LOOKUP_CALLERS: frozenset({Role.ADMIN, Role.OFFICER, Role.AGENT}),
+    # Supervisors lead the call centre and take calls themselves.
+    Permission.LOOKUP_CALLERS: frozenset({Role.ADMIN, Role.OFFICER, Role.AGENT,
+                                          Role.SUPERVISOR}),
     Permission.VIEW_AUDIT: frozenset({Role.ADMIN}),
     Permission.MANAGE_USERS: frozenset({Role.ADMIN}),
     Permission.VIEW_CYCLES: _EVERYONE,  # agents tell callers the proposal codes
@@ -54,6 +60,14 @@ ROLES: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_CAMPAIGNS: frozenset({Role.ADMIN, Role.OFFICER, Role.APPROVER}),
     Permission.MANAGE_CAMPAIGNS: frozenset({Role.ADMIN, Role.OFFICER, Role.APPROVER}),
     Permission.APPROVE_CAMPAIGNS: frozenset({Role.APPROVER}),
+    # Tickets: the call centre (agents, their supervisors) logs and works complaints; officers
+    # read them (a project's complaints reach the officer who runs it) but move nothing, so the
+    # history shows call-centre hands only; approvers have no part in complaints. Admins can do
+    # all of it, as for every other desk. The dashboard is for whoever watches the SLA.
+    Permission.VIEW_TICKETS: frozenset({Role.ADMIN, Role.OFFICER, Role.AGENT, Role.SUPERVISOR}),
+    Permission.LOG_TICKETS: frozenset({Role.ADMIN, Role.AGENT, Role.SUPERVISOR}),
+    Permission.WORK_TICKETS: frozenset({Role.ADMIN, Role.AGENT, Role.SUPERVISOR}),
+    Permission.SUPERVISE_TICKETS: frozenset({Role.ADMIN, Role.SUPERVISOR}),
 }
 
 
