@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from redis import Redis
 from sqlalchemy import Engine as DbEngine
@@ -29,6 +30,9 @@ from app.services.sms_sender import SmsSender
 from app.services.ussd import UssdGateway
 from app.services.ussd_sessions import MemorySessionStore, RedisSessionStore, SessionStore
 from app.settings import Settings
+from app.tickets.desk import Desk
+from app.tickets.sla import parse_policy
+from app.tickets.sms_tickets import TicketKeywords
 
 
 @dataclass
@@ -79,14 +83,16 @@ def build_runtime(settings: Settings) -> Runtime:
     keyring = Keyring.from_secret(settings.ballot_key)
     drafts: DraftStore = RedisDraftStore(redis) if redis is not None else MemoryDraftStore()
     pb_flows = PbFlows(sessions, keyring, drafts, catalogs.gettext_for)
-    capabilities = build_capabilities(pb_flows)
+    desk = Desk(parse_policy(settings.ticket_sla_hours), catalogs.gettext_for)
+    capabilities = build_capabilities(pb_flows, desk)
     flows = load_checked_flows(settings, catalogs, capabilities)
     engine = Engine(flows, capabilities, catalogs.gettext_for, settings.ussd_max_chars)
     store: SessionStore = (
         RedisSessionStore(redis, settings.ussd_session_ttl) if redis is not None
         else MemorySessionStore(settings.ussd_session_ttl)
     )
-    keywords = build_keywords(PbKeywords(keyring, drafts).register, sms_pmc.register)
+    keywords = build_keywords(PbKeywords(keyring, drafts).register,
+                              partial(sms_pmc.register, desk=desk), TicketKeywords(desk).register)
     inbound_sms = InboundSmsHandler(sessions, catalogs.gettext_for, keywords)
     sms_sender = SmsSender(sessions, build_sms_backend(settings), settings.sms_batch_size,
                            limiter=SendRateLimiter(redis, settings.sms_rate_per_second))
@@ -95,7 +101,7 @@ def build_runtime(settings: Settings) -> Runtime:
         else InlineDispatcher(inbound_sms, sms_sender)
     )
     ussd = UssdGateway(engine, store, sessions, catalogs.gettext_for,
-                       handlers=effect_handlers(pb_flows),
+                       handlers=effect_handlers(pb_flows, desk),
                        send_replies=lambda ids: dispatcher.send_sms(ids, SendLane.REPLY))
     return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd,
                    inbound_sms=inbound_sms, sms_sender=sms_sender, dispatcher=dispatcher,

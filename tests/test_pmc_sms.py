@@ -18,6 +18,7 @@ from app.db.models import (
     Project,
     ReportStatus,
     ResidentFeedback,
+    Ticket,
 )
 from tests.factories import add_contact
 from tests.pmc_support import add_makueni, import_fixtures
@@ -357,27 +358,33 @@ def test_info_shortens_a_long_name_to_fit(phones, runtime):
         assert text.startswith("MK-102 Wote dispensary maternity wing") and len(text) <= 160
 
 
-def test_report_keeps_a_residents_message_once(client, phones, runtime, caplog):
+def test_report_opens_a_ticket_on_the_project_once(client, phones, runtime, caplog):
     caplog.set_level(logging.DEBUG)
     message = "The borehole pump has been broken since Monday"
-    for _ in range(2):  # AT's retry: one feedback, one reply
+    for _ in range(2):  # AT's retry: one ticket, one reply
         post_sms(client, f"REPORT mk-101 {message}", sender=PHONE, at_id="ATXid_feedback")
         run_jobs(runtime)
-    assert [r.body for r in outbox(runtime)] == [
-        "Thank you. Makueni County has your message about MK-101 Kalawa market borehole."]
     with runtime.sessions() as db:
-        rows = db.scalars(select(ResidentFeedback)).all()
-        assert [(f.msisdn, f.text, f.source_message_id) for f in rows] == [
-            (PHONE, message, "ATXid_feedback")]
-        assert db.get(Project, rows[0].project_id).code == "MK-101"
+        [ticket] = db.scalars(select(Ticket)).all()
+        assert (ticket.msisdn, ticket.description, ticket.source_key, ticket.channel,
+                ticket.category) == (PHONE, message, "ATXid_feedback", "report", "project")
+        assert db.get(Project, ticket.project_id).code == "MK-101"
+        assert db.scalars(select(ResidentFeedback)).all() == []  # tickets now, not feedback
+    ref = ticket.reference
+    assert [r.body for r in outbox(runtime)] == [
+        f"Thank you. Your message about MK-101 Kalawa market borehole is ref {ref}. To follow "
+        f"it, send STATUS {ref}."]
     assert [r.text for r in inbound(runtime)] == [f"REPORT mk-101 {message}"]  # kept
     assert message not in caplog.text and "borehole pump" not in caplog.text
 
 
 def test_report_in_kiswahili_and_its_corrections(phones, runtime):
     add_contact(runtime, "makueni", PHONE, "sw")
-    assert phones.send("RIPOTI MK-103 barabara imeharibika tena", PHONE) == (
-        "Asante. Makueni County imepokea ujumbe wako kuhusu MK-103 Mavindini-Wote feeder.")
+    reply = phones.send("RIPOTI MK-103 barabara imeharibika tena", PHONE)
+    with runtime.sessions() as db:
+        ref = db.scalar(select(Ticket.reference))
+    assert reply == (f"Asante. Ujumbe wako kuhusu MK-103 Mavindini-Wote feeder ni kumb. {ref}. "
+                     f"Kuufuatilia, tuma HALI {ref}.")
     assert phones.send("RIPOTI MK-103", PHONE) == (
         "Tuma RIPOTI, nambari ya mradi na ujumbe wako. Mfano: RIPOTI MK-103 hakuna "
         "wafanyakazi wiki hii")
@@ -388,7 +395,7 @@ def test_report_in_kiswahili_and_its_corrections(phones, runtime):
         "Send REPORT, the project code and your message. Example: REPORT MK-101 no workers "
         "this week")
     with runtime.sessions() as db:
-        assert db.scalars(select(ResidentFeedback.text)).all() == ["barabara imeharibika tena"]
+        assert db.scalars(select(Ticket.description)).all() == ["barabara imeharibika tena"]
 
 
 # ---- HELP -----------------------------------------------------------------------------------

@@ -50,7 +50,12 @@ def test_dial_choose_english_then_kiswahili(page: Page):
     expect(screen).to_have_text("Makueni County\n1. Piga kura ya bajeti\n2. Miradi ya wadi yangu\n"
                                 "3. Malalamiko na maoni\n4. Lugha")
     answer(page, "3")
-    expect(screen).to_contain_text("Malalamiko kwa USSD bado hayapatikani")
+    expect(screen).to_contain_text("1. Toa malalamiko\n2. Fuatilia malalamiko")
+    answer(page, "2")
+    expect(screen).to_contain_text("Andika kumbukumbu ya malalamiko")
+    answer(page, "1")  # not a reference: asked once more, then the session ends
+    answer(page, "1")
+    expect(screen).to_contain_text("1 pia si kumbukumbu ya malalamiko")
     expect(page.get_by_label("Answer")).to_be_disabled()  # END: the session is over
 
     # A new session remembers the choice: straight to the Kiswahili menu.

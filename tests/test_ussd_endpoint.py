@@ -70,16 +70,17 @@ def test_hops(client, texts, expected):
     assert body(hop(client, texts[-1])) == expected
 
 
-def test_complaints_point_to_the_phone_line_only_where_there_is_one(client):
+def test_complaints_offer_the_phone_line_only_where_there_is_one(client):
     # Makueni has no voice line in these counties; Nandi's is 1548 (menu in Kiswahili first).
     for text in ("", "1"):
         body(hop(client, text))
-    assert body(hop(client, "1*3")) == ("END Complaints by USSD are not available yet. "
-                                        "Please contact your ward office.")
+    assert body(hop(client, "1*3")) == ("CON Complaints and feedback\n1. Make a complaint\n"
+                                        "2. Check a complaint\n0. Back\n00. Main menu")
     for text in ("", "1", "1*3"):
         reply = body(hop(client, text, session="ATUid_9", code=NANDI_USSD))
-    assert reply == ("END Complaints by USSD are not available yet. Please call 1548 to talk "
-                     "to us.")
+    assert reply.endswith("2. Check a complaint\n3. Call us\n0. Back\n00. Main menu")
+    assert body(hop(client, "1*3*3", session="ATUid_9", code=NANDI_USSD)) == (
+        "END Please call 1548 to talk to us.")
 
 
 def test_kiswahili_makes_every_later_screen_kiswahili(client):

@@ -6,8 +6,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.db.models import OutboxMessage, Ticket, TicketCategory, TicketChannel
+from app.db.models import Contact, OutboxMessage, Ticket, TicketCategory, TicketChannel
 from app.runtime import Runtime
+from app.services import contacts, places
 from app.services.organizations import organization_by_code
 from app.tickets.desk import desk_of
 from app.tickets.tickets import NewTicket, open_ticket
@@ -42,3 +43,12 @@ def outbox_to(db, msisdn: str) -> list[str]:
     """Bodies queued to a number, oldest first."""
     return list(db.scalars(select(OutboxMessage.body).where(OutboxMessage.msisdn == msisdn)
                            .order_by(OutboxMessage.id)))
+
+
+def set_ward(runtime: Runtime, org_code: str, msisdn: str, ward_code: str | None) -> None:
+    """The contact's ward (None: not known), as a vote or the console would set it."""
+    with runtime.sessions.begin() as db:
+        organization = organization_by_code(db, org_code)
+        contact: Contact = contacts.ensure_contact(db, organization.id, msisdn)
+        contact.ward_id = (places.place_by_code(db, organization.id, ward_code).id
+                           if ward_code else None)

@@ -1,7 +1,8 @@
 """County projects in the console: the list with flags, a project's page, editing a project.
 
-Everything a PMC sends shows here: the report timeline, the progress chart, resident feedback
-and "works verified" sign-offs. PMC changes are in `project_members.py`, file imports in
+Everything a PMC sends shows here: the report timeline, the progress chart, residents'
+complaint tickets (and the feedback kept before tickets existed) and "works verified"
+sign-offs. PMC changes are in `project_members.py`, file imports in
 `project_imports.py`, exports in `project_exports.py`. Every change is audited in the
 transaction that makes it.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.channels.phone import mask
@@ -19,7 +21,15 @@ from app.console.blueprint import bp
 from app.console.permissions import ROLES, Permission
 from app.console.request_db import db
 from app.db.base import utcnow
-from app.db.models import MainIssue, Organization, PmcRole, Project, ProjectStatus, ReportStatus
+from app.db.models import (
+    MainIssue,
+    Organization,
+    PmcRole,
+    Project,
+    ProjectStatus,
+    ReportStatus,
+    Ticket,
+)
 from app.pmc import feedback, milestones, reports
 from app.pmc.early_warning import Flag, WarningRules
 from app.pmc.members import members_of
@@ -29,6 +39,7 @@ from app.pmc.projects import projects_of
 from app.pmc.warnings import flags_by_project, local_today, zone_of
 from app.services import audit
 from app.services.places import wards_of
+from app.tickets import notices
 
 FLAG_LABELS = {Flag.QUIET: "Quiet", Flag.BEHIND: "Behind schedule", Flag.TROUBLE: "Trouble"}
 STATUS_LABELS = {ProjectStatus.PLANNED: "Planned", ProjectStatus.ONGOING: "Ongoing",
@@ -99,6 +110,12 @@ def project_page(code: str, project_id: int) -> str:
     return render_project(org, project_or_404(org, project_id))
 
 
+def _tickets_of(session, project_id: int) -> list[Ticket]:
+    """The project's complaint tickets (REPORT <code>, COMPLAIN <code>...), newest first."""
+    return list(session.scalars(select(Ticket).where(Ticket.project_id == project_id)
+                                .order_by(Ticket.created_at.desc(), Ticket.id.desc())))
+
+
 def project_or_404(org: Organization, project_id: int) -> Project:
     project = db().get(Project, project_id)
     if project is None or project.organization_id != org.id:
@@ -120,6 +137,7 @@ def render_project(org: Organization, project: Project, error: str | None = None
         flag_hints=flag_hints(_rules()), members=members_of(session, project.id,
                                                             active_only=False),
         feedback=feedback.feedback_of(session, project.id),
+        tickets=_tickets_of(session, project.id), ticket_statuses=notices.STATUS_NAMES,
         verifications=milestones.verifications_of(session, project.id),
         status_labels=STATUS_LABELS, report_labels=REPORT_LABELS, issue_labels=ISSUE_LABELS,
         role_labels=ROLE_LABELS, today=today, error=error, form=form or {})

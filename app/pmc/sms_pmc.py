@@ -14,8 +14,9 @@ PMC members (recognised by phone, per project: one phone may sit on several PMCs
 Residents:
 - `INFO <code>` (MRADI, "project": HABARI is the everyday greeting, "habari yako"): name,
   status, latest PMC report and contract value in one SMS, with how to comment.
-- `REPORT <code> <text>` (RIPOTI): kept as resident feedback on the project, once per AT id.
-  The text is a resident's words: kept with the message (keeps_text), never logged.
+- `REPORT <code> <text>` (RIPOTI): a complaint ticket on the project (channel REPORT, category
+  PROJECT), once per AT id, with its reference in the reply (app.tickets.sms_tickets). The
+  text is a resident's words: kept with the message (keeps_text), never logged.
 
 HELP: the resident help already fills one SMS (159 of 160 characters in English), so INFO and
 REPORT are not in it (INFO's reply says how to REPORT). A number with an active PMC seat also
@@ -25,6 +26,7 @@ SMS parts for them, one for everybody else.
 
 from __future__ import annotations
 
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -39,9 +41,11 @@ from app.db.models import (
 )
 from app.engine.flow import N_
 from app.pb.ballot_text import fill, priced, short_title
-from app.pmc import feedback, members, milestones, projects, reports
+from app.pmc import members, milestones, projects, reports
 from app.pmc.report_text import Problem, ReportTextError, parse_report
 from app.services.sms_keywords import Gettext, Keyword, KeywordRegistry, SmsRequest
+from app.tickets import sms_tickets
+from app.tickets.desk import Desk
 
 PMC_WORDS = {"en": "PMC", "sw": "PMC"}
 VERIFY_WORDS = {"en": "VERIFY", "sw": "HAKIKI"}
@@ -98,7 +102,8 @@ INFO_COMMENT = N_("Comments: {word} {code} <message>")
 NO_CONTRACT = N_("not known")
 REPORT_USAGE = N_("Send {word}, the project code and your message. Example: {word} {code} no "
                   "workers this week")
-REPORT_THANKS = N_("Thank you. {org_name} has your message about {code} {name}.")
+REPORT_THANKS = N_("Thank you. Your message about {code} {name} is ref {ref}. To follow it, "
+                   "send {word} {ref}.")
 
 PROJECT_STATUS_NAMES = {
     ProjectStatus.PLANNED: N_("planned"),
@@ -122,13 +127,14 @@ SHOWN_CODE, SHOWN_WORD, SHOWN_NAME, SHOWN_MILESTONE = 20, 15, 24, 60
 NO_CODE_YET = "<code>"  # in an example, when the organization has no project to name
 
 
-def register(registry: KeywordRegistry) -> None:
-    """PMC, VERIFY and CONFIRM for members; INFO and REPORT for everyone."""
+def register(registry: KeywordRegistry, desk: Desk | None = None) -> None:
+    """PMC, VERIFY and CONFIRM for members; INFO and REPORT for everyone (REPORT opens a
+    ticket due by the `desk`'s SLA)."""
     registry.register(Keyword(PMC_WORDS, report_progress, PMC_HELP, audience=sits_on_a_pmc))
     registry.register(Keyword(VERIFY_WORDS, ask_verification, VERIFY_HELP, audience=chairs_a_pmc))
     registry.register(Keyword(CONFIRM_WORDS, confirm_works, CONFIRM_HELP, audience=sits_on_a_pmc))
     registry.register(Keyword(INFO_WORDS, project_info))
-    registry.register(Keyword(REPORT_WORDS, resident_report))
+    registry.register(Keyword(REPORT_WORDS, partial(resident_report, desk=desk)))
 
 
 def sits_on_a_pmc(request: SmsRequest) -> bool:
@@ -284,8 +290,8 @@ def _fitted(template: str, name: str, values: dict[str, object]) -> str:
     return fill(template, name=short_title(name, max(room, 12)), **values)
 
 
-def resident_report(request: SmsRequest) -> str:
-    """REPORT <code> <text>: kept on the project as resident feedback, once per message."""
+def resident_report(request: SmsRequest, desk: Desk | None = None) -> str:
+    """REPORT <code> <text>: a ticket on the project, once per message."""
     _ = request.gettext_for(request.language)
     word = _word(REPORT_WORDS, request.language)
     typed, text = _code_and_text(request)
@@ -296,10 +302,9 @@ def resident_report(request: SmsRequest) -> str:
         return fill(_(UNKNOWN_PROJECT), code=_shown(typed, SHOWN_CODE))
     if not text:
         return fill(_(REPORT_USAGE), word=word, code=project.code)
-    feedback.record_feedback(request.db, project, request.contact.msisdn, text,
-                             source_message_id=request.message_id or None)
-    return fill(_(REPORT_THANKS), org_name=request.organization.name, code=project.code,
-                name=short_title(project.name, SHOWN_NAME))
+    ticket = sms_tickets.report_on_project(request, desk, project, text)
+    return fill(_(REPORT_THANKS), code=project.code, name=short_title(project.name, SHOWN_NAME),
+                ref=ticket.reference, word=_word(sms_tickets.STATUS_WORDS, request.language))
 
 
 # -- shared ---------------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from app.pb.idea_flow import IdeaFlows
 from app.pmc.info_flow import ProjectInfoFlows
 from app.pmc.report_flow import PmcReportFlows, is_member
 from app.services import contacts
+from app.tickets.complaint_flow import ComplaintFlows
+from app.tickets.desk import Desk
+from app.tickets.status_flow import StatusFlows
 
 # Placeholders flows may use, with the longest value each may have on a screen.
 SCREEN_VARS = {"org_name": 30, "voice_number": 13, "currency": 3}
@@ -66,26 +69,28 @@ EFFECT_HANDLERS: dict[str, EffectHandler] = {
 }
 
 
-def _features(pb: PbFlows) -> tuple:
+def _features(pb: PbFlows, desk: Desk | None = None) -> tuple:
     """Each feature's flow support: lookups, validators and effect handlers by name."""
-    return pb, IdeaFlows(pb), PmcReportFlows(pb), ProjectInfoFlows(pb)
+    return (pb, IdeaFlows(pb), PmcReportFlows(pb), ProjectInfoFlows(pb),
+            ComplaintFlows(pb, desk), StatusFlows(pb))
 
 
-def build_capabilities(pb: PbFlows | None = None) -> Capabilities:
+def build_capabilities(pb: PbFlows | None = None, desk: Desk | None = None) -> Capabilities:
     """Everything flows may name; without `pb` (flows check) its lookups answer with nothing."""
-    features = _features(pb or PbFlows())
+    features = _features(pb or PbFlows(), desk)
     return Capabilities(
         lookups={"has_language": Lookup(has_language), "has_voice_line": Lookup(has_voice_line),
                  **{name: fn for f in features for name, fn in f.lookups().items()}},
         validators={**BUILT_IN, **{name: fn for f in features
                                    for name, fn in f.validators().items()}},
-        actions=frozenset(effect_handlers(pb)),
+        actions=frozenset(effect_handlers(pb, desk)),
         vars=SCREEN_VARS,
     )
 
 
-def effect_handlers(pb: PbFlows | None = None) -> dict[str, EffectHandler]:
-    return {**EFFECT_HANDLERS, **{name: fn for f in _features(pb or PbFlows())
+def effect_handlers(pb: PbFlows | None = None,
+                    desk: Desk | None = None) -> dict[str, EffectHandler]:
+    return {**EFFECT_HANDLERS, **{name: fn for f in _features(pb or PbFlows(), desk)
                                   for name, fn in f.handlers().items()}}
 
 
