@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import g, render_template, request
 
 from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
@@ -10,9 +12,11 @@ from app.console.blueprint import bp
 from app.console.permissions import ROLES, Permission
 from app.console.request_db import db
 from app.console.ticket_forms import caller_desk
+from app.db.base import utcnow
 from app.db.models import Organization
 from app.services import contacts as contact_service
 from app.services import overview
+from app.tickets.live_calls import calls_for_agents
 
 
 @bp.get("/orgs/<code>/contacts")
@@ -33,7 +37,9 @@ def callers(code: str) -> str | tuple[str, int]:
 def render_callers(org: Organization, raw: str, ticket_form: dict[str, str] | None = None,
                    ticket_error: str | None = None) -> str | tuple[str, int]:
     """The caller's record and, for the call centre, their tickets and the complaint form."""
-    context = {"org": org, "phone": raw, "msisdn": None, "contact": None, "error": None}
+    context = {"org": org, "phone": raw, "msisdn": None, "contact": None, "error": None,
+               "live_calls": [(call, call.started_at.astimezone(ZoneInfo(org.timezone)))
+                              for call in calls_for_agents(db(), org.id, utcnow())]}
     if raw:
         try:
             # Agents type what the caller reads out: 0712..., +254 712..., 254712...
