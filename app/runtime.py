@@ -34,6 +34,11 @@ from app.tickets.desk import Desk
 from app.tickets.sla import parse_policy
 from app.tickets.sms_tickets import TicketKeywords
 
+# Seconds a Redis command may take. A Redis that stopped answering must not hold a USSD hop
+# (the phone is waiting; AT gives up after 15 s): the hop fails fast and ends with an apology.
+# rq's workers open their own connection for their long blocking reads.
+REDIS_TIMEOUT = 1.0
+
 
 @dataclass
 class Runtime:
@@ -78,7 +83,9 @@ def build_sms_backend(settings: Settings) -> SmsBackend:
 def build_runtime(settings: Settings) -> Runtime:
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
-    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis = (Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
+                            socket_connect_timeout=REDIS_TIMEOUT)
+             if settings.redis_url else None)
     catalogs = Catalogs(settings.locales_dir)
     keyring = Keyring.from_secret(settings.ballot_key)
     drafts: DraftStore = RedisDraftStore(redis) if redis is not None else MemoryDraftStore()

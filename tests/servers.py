@@ -251,9 +251,12 @@ class PostgresServer:
     initdb and postgres are run as the `postgres` system user instead.
     """
 
-    def __init__(self, tmpdir: Path) -> None:
+    def __init__(self, tmpdir: Path, durable: bool = False) -> None:
         self.dir = Path(tmpdir)
         self.port = free_port()
+        # Chaos tests crash the server: only with durability on does a crash keep every
+        # commit, as production's PostgreSQL does.
+        self.durable = durable
         self.data_dir = self.dir / "pgdata"
         self.log_path = self.dir / "postgres.log"
         self._bindir: Path | None = None
@@ -289,11 +292,10 @@ class PostgresServer:
             # get long) and /var/run/postgresql, which may not exist.
             "-k", "",
             "-c", "listen_addresses=" + HOST,
-            # Durability is pointless for throwaway data; this makes it faster.
-            "-c", "fsync=off",
-            "-c", "synchronous_commit=off",
-            "-c", "full_page_writes=off",
         ]
+        if not self.durable:  # pointless for throwaway data; this makes it faster
+            args += ["-c", "fsync=off", "-c", "synchronous_commit=off",
+                     "-c", "full_page_writes=off"]
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
                 args,

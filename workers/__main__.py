@@ -16,7 +16,7 @@ from rq.worker import BaseWorker
 
 from app.logs import configure_logging
 from app.runtime import Runtime, build_runtime
-from app.services import outbox_relay
+from app.services import inbound_sms, outbox_relay
 from app.services.dispatch import QUEUES
 from app.settings import load_settings, log_format_of
 from workers.context import set_runtime
@@ -45,6 +45,7 @@ def relay_at_start(runtime: Runtime) -> None:
     """Rows a worker that died left behind are handed on before this one starts work."""
     try:
         outbox_relay.relay(runtime.sessions, runtime.dispatcher)
+        inbound_sms.relay_received(runtime.sessions, runtime.dispatcher.handle_inbound_sms)
     except Exception:
         log.exception("outbox relay at start failed; the periodic relay will retry")
 

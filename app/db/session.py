@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+CONNECT_TIMEOUT = 3  # seconds (libpq's connect_timeout; its least is 2)
+
 
 def make_engine(url: str) -> Engine:
     """An engine with per-dialect settings that matter for correctness.
@@ -17,7 +19,10 @@ def make_engine(url: str) -> Engine:
                                hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # pre-ping: a connection that died with a restarted server is replaced, not handed out;
+    # connect_timeout: a server that vanished from the network fails a request, not hangs it.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,11 @@ from app.services.sms_keywords import Gettext, KeywordRegistry, SmsRequest, pars
 log = logging.getLogger(__name__)
 
 MAX_AT_ID = 100  # the column's size; AT's ids are far shorter
+# A message stored but still unanswered this long lost its hand-off: the job died with Redis
+# or a worker, or ran out of retries while the database was down. AT will not send it again
+# (it got its 200), so `relay_received` hands it over again, for up to a day.
+STUCK = timedelta(minutes=2)
+GIVE_UP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,24 @@ def _failed(row: InboundSms, reason: str) -> InboundSms:
     row.status = InboundStatus.FAILED
     row.error = reason
     return row
+
+
+def relay_received(sessions: sessionmaker[Session], hand_over: Callable[[int], None],
+                   now: datetime | None = None) -> int:
+    """Hand every stuck message to a worker again; a duplicate job is harmless, handling
+    claims the row. Returns how many were handed over."""
+    now = now or utcnow()
+    with sessions() as db:
+        ids = list(db.scalars(
+            select(InboundSms.id)
+            .where(InboundSms.status == InboundStatus.RECEIVED,
+                   InboundSms.received_at < now - STUCK, InboundSms.received_at > now - GIVE_UP)
+            .order_by(InboundSms.id)))
+    for inbound_id in ids:
+        hand_over(inbound_id)
+    if ids:
+        log.warning("inbound relay: %d stored SMS handed to a worker again", len(ids))
+    return len(ids)
 
 
 @dataclass

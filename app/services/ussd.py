@@ -75,7 +75,10 @@ class UssdGateway:
         if not hop.session_id:
             return end(FAILED)
         envelope = self.store.get(hop.session_id)
-        if envelope and (hop.text == envelope.last_text or envelope.last_reply.startswith("END")):
+        if envelope and (hop.text == envelope.last_text or envelope.last_reply.startswith("END")
+                         or _earlier(envelope.last_text, hop.text)):
+            # A retry, or a copy of an earlier hop held up on the way after the caller moved
+            # on (nobody reads its answer): either way the session stays as it is.
             return envelope.last_reply
         if envelope and _grows(envelope.last_text, hop.text):
             new_input = hop.text[len(envelope.last_text) + 1:] if envelope.last_text else hop.text
@@ -124,6 +127,11 @@ class UssdGateway:
                 log.exception("USSD session %s: SMS queued but not handed over",
                               hop.session_id[:40])
         return reply
+
+
+def _earlier(last_text: str, text: str) -> bool:
+    """`text` is what the session sent some hops ago: AT's text only ever grows."""
+    return bool(last_text) and (not text or last_text.startswith(text + "*"))
 
 
 def _grows(last_text: str, text: str) -> bool:

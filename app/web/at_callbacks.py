@@ -21,6 +21,8 @@ from app.services import delivery_reports, inbound_sms, opt_out, organizations
 log = logging.getLogger(__name__)
 bp = Blueprint("at", __name__, url_prefix="/at")
 
+MAX_SESSION_ID = 100  # the column's size; AT's session ids are far shorter
+
 
 def _runtime():
     return current_app.extensions["baraza"]
@@ -49,21 +51,25 @@ def ussd_hop() -> Response:
 @bp.post("/ussd/events")
 def ussd_session_ended() -> Response:
     event = UssdEnd.from_form(request.form)
-    if not event.session_id:
-        return plain("missing sessionId", 400)
+    if not event.session_id or len(event.session_id) > MAX_SESSION_ID:
+        return plain("missing or invalid sessionId", 400)
     runtime = _runtime()
     try:
         with runtime.sessions.begin() as db:
             org = organizations.organization_for(db, Channel.USSD, event.service_code)
             db.add(UssdSessionEvent(
                 session_id=event.session_id, organization_id=org.id if org else None,
-                msisdn=event.phone_number[:20] or None, service_code=event.service_code or None,
+                msisdn=event.phone_number[:20] or None,
+                service_code=event.service_code[:40] or None,
                 status=event.status or "unknown", hops=event.hops, duration_ms=event.duration_ms,
                 cost=event.cost or None, error_message=event.error_message or None,
                 payload=event.payload,
             ))
     except IntegrityError:
         pass  # AT sent this session's notification before: it is stored once
+    except SQLAlchemyError:
+        log.exception("USSD session %s end could not be stored", event.session_id[:40])
+        return plain("not stored, try again", 500)
     return plain("OK")
 
 
