@@ -9,7 +9,7 @@ from app.campaigns.runner import campaign_jobs, run_advance, run_materialise, sw
 from app.db.base import utcnow
 from app.pmc import reminders
 from app.pmc.early_warning import WarningRules
-from app.services import delivery_reports, dispatch, outbox_relay
+from app.services import delivery_reports, dispatch, inbound_sms, outbox_relay
 from app.tickets.desk import desk_of
 from app.tickets.escalation import run_escalation
 from workers.context import current_runtime
@@ -52,12 +52,17 @@ def advance_campaign(campaign_id: int) -> None:
 
 def relay_outbox(now: str | None = None) -> dict[str, int]:
     """Hand on the outbox rows a dead worker or a lost job left behind (see
-    app.services.outbox_relay); `now` (ISO time) overrides the clock."""
+    app.services.outbox_relay), and stored SMS never answered; `now` (ISO time) overrides
+    the clock."""
     runtime = current_runtime()
-    relayed = outbox_relay.relay(runtime.sessions, runtime.dispatcher,
-                                 datetime.fromisoformat(now) if now else None)
+    moment = datetime.fromisoformat(now) if now else None
+    relayed = outbox_relay.relay(runtime.sessions, runtime.dispatcher, moment)
+    # Inbound SMS too: one answered 200 whose job was lost would otherwise wait for the next
+    # worker start, and AT will not send it again.
+    inbound = inbound_sms.relay_received(runtime.sessions, runtime.dispatcher.handle_inbound_sms,
+                                         moment)
     return {"requeued": relayed.requeued, "uncertain": relayed.uncertain,
-            "handed_on": relayed.handed_on}
+            "handed_on": relayed.handed_on, "inbound": inbound}
 
 
 def sweep_delivery_reports(now: str | None = None) -> int:
