@@ -102,7 +102,8 @@ def build_runtime(settings: Settings) -> Runtime:
                               partial(sms_pmc.register, desk=desk), TicketKeywords(desk).register)
     inbound_sms = InboundSmsHandler(sessions, catalogs.gettext_for, keywords)
     sms_sender = SmsSender(sessions, build_sms_backend(settings), settings.sms_batch_size,
-                           limiter=SendRateLimiter(redis, settings.sms_rate_per_second))
+                           limiter=SendRateLimiter(redis, settings.sms_rate_per_second),
+                           default_hours=settings.campaign_hours)
     dispatcher: Dispatcher = (
         RqDispatcher(redis, settings.sms_batch_size) if redis is not None
         else InlineDispatcher(inbound_sms, sms_sender)

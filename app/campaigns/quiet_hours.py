@@ -1,16 +1,23 @@
 """Quiet hours: campaign messages go out only inside an organization's sending window.
 
-Pure. The window is in the organization's local time (its `timezone`); replies to a resident
-are never held, only the campaign lane checks this.
+Pure. The window is in the organization's local time (its `timezone`): the organization's own
+`campaign_hours` when set, else the CAMPAIGN_HOURS setting. Replies to a resident are never
+held, only the campaign lane checks this (and AT's 409 DoNotDisturbRejection, whose retry waits
+for the next window: app.services.sms_sender).
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+log = logging.getLogger(__name__)
+
 DEFAULT_WINDOW = "08:00-18:00"
+_HH_MM = re.compile(r"[0-2][0-9]:[0-5][0-9]")
 
 
 @dataclass(frozen=True)
@@ -23,8 +30,12 @@ class Window:
 
     @classmethod
     def parse(cls, text: str) -> Window:
+        """"08:00-18:00" (24-hour HH:MM, local time); ValueError for anything else."""
+        parts = [part.strip() for part in str(text).split("-")]
+        if len(parts) != 2 or not all(_HH_MM.fullmatch(part) for part in parts):
+            raise ValueError(f"a sending window looks like 08:00-18:00, got {text!r}")
         try:
-            start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+            start, end = (time.fromisoformat(part) for part in parts)
         except ValueError as exc:
             raise ValueError(f"a sending window looks like 08:00-18:00, got {text!r}") from exc
         return cls(start, end)
@@ -54,5 +65,33 @@ def seconds_until_open(now: datetime, tz: str, window: Window | str = DEFAULT_WI
     local = now.astimezone(ZoneInfo(tz))
     opening = datetime.combine(local.date(), window.start, tzinfo=local.tzinfo)
     if opening <= local:
+        opening += timedelta(days=1)
+    return max(1, int((opening - local).total_seconds()))
+
+
+def window_for(own: str | None, default: Window | str = DEFAULT_WINDOW) -> Window:
+    """An organization's window: its own `campaign_hours` when set, else `default`. A stored
+    value that no longer parses (edited by hand) falls back to `default` with a warning: the
+    setting still keeps campaigns inside civil hours."""
+    fallback = Window.parse(default) if isinstance(default, str) else default
+    if not own:
+        return fallback
+    try:
+        return Window.parse(own)
+    except ValueError:
+        log.warning("campaign hours %r are not HH:MM-HH:MM: using %s", own, fallback)
+        return fallback
+
+
+def seconds_until_next_window(now: datetime, tz: str,
+                              window: Window | str = DEFAULT_WINDOW) -> int | None:
+    """Seconds from `now` until the window next opens, after the current one if it is open now
+    (a message refused inside it waits for the next); None when there are no quiet hours."""
+    window = Window.parse(window) if isinstance(window, str) else window
+    if window.start == window.end:
+        return None
+    local = now.astimezone(ZoneInfo(tz))
+    opening = datetime.combine(local.date(), window.start, tzinfo=local.tzinfo)
+    while opening <= local:
         opening += timedelta(days=1)
     return max(1, int((opening - local).total_seconds()))

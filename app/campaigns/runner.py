@@ -6,16 +6,21 @@ Jobs are named by import path and carry only the campaign id; the database says 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from redis import Redis
 from rq import Queue
 from rq import Retry as RqRetry
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.materialise import advance, lost_work, materialise
+from app.campaigns.quiet_hours import Window, window_for
 from app.db.base import utcnow
-from app.services.dispatch import CAMPAIGNS, run_later
+from app.db.models import Campaign, Organization, SendLane
+from app.services.dispatch import CAMPAIGNS, JOB_RETRY, SEND_JOB, Dispatcher, run_later
 
 if TYPE_CHECKING:
     from app.runtime import Runtime
@@ -27,6 +32,15 @@ ADVANCE_JOB = "workers.jobs.advance_campaign"
 MATERIALISE_TIMEOUT = 3600  # 100,000 rows in chunks: minutes, not hours
 ADVANCE_TIMEOUT = 120
 RETRY = (3, [10, 60, 300])  # both jobs are safe to repeat
+# A wave is one send job: at most WAVE_BATCHES AT requests, and no more than the rate limit
+# lets out in WAVE_SECONDS, so a worker is back to the replies queue within ~10 s (and a pause
+# takes effect at the next wave). Fewer, larger jobs: a worker forks, connects and books a
+# job once per wave, and the next wave's step runs once per wave too.
+WAVE_BATCHES = 50
+WAVE_SECONDS = 10
+# Killing a send job mid-call would leave rows uncertain, so it is generous; the relay's
+# takeover of stale claims stays safe for a long job (a row is CALLING only during its call).
+WAVE_TIMEOUT = 900
 
 
 class CampaignJobs(Protocol):
@@ -88,10 +102,55 @@ def run_materialise(runtime: Runtime, jobs: CampaignJobs, campaign_id: int) -> i
     return added
 
 
+class WaveDispatcher:
+    """The campaign lane with Redis: one send job per wave (see WAVE_BATCHES) rather than one
+    per batch. Other lanes and delayed retries go as usual."""
+
+    def __init__(self, dispatcher: Dispatcher, redis: Redis) -> None:
+        self.dispatcher = dispatcher
+        self.queue = Queue(CAMPAIGNS, connection=redis)
+
+    def handle_inbound_sms(self, inbound_id: int) -> None:
+        self.dispatcher.handle_inbound_sms(inbound_id)
+
+    def send_sms(self, outbox_ids: Sequence[int], lane: SendLane, delay: int = 0) -> None:
+        if lane != SendLane.CAMPAIGN or delay:
+            self.dispatcher.send_sms(outbox_ids, lane, delay)
+            return
+        attempts, intervals = JOB_RETRY
+        self.queue.enqueue(SEND_JOB, list(outbox_ids), job_timeout=WAVE_TIMEOUT,
+                           retry=RqRetry(max=attempts, interval=intervals))
+
+
+def wave_dispatcher(runtime: Runtime) -> Dispatcher:
+    if runtime.redis is None:
+        return runtime.dispatcher  # in process, a wave is one call already
+    return WaveDispatcher(runtime.dispatcher, runtime.redis)
+
+
 def advance_once(runtime: Runtime, campaign_id: int) -> int | None:
     settings = runtime.settings
-    return advance(runtime.sessions, runtime.dispatcher, campaign_id, utcnow(),
-                   settings.campaign_hours, wave=settings.sms_batch_size * 10)
+    return advance(runtime.sessions, wave_dispatcher(runtime), campaign_id, utcnow(),
+                   sending_window(runtime.sessions, campaign_id, settings.campaign_hours),
+                   wave=wave_size(settings.sms_batch_size, settings.sms_rate_per_second))
+
+
+def wave_size(batch_size: int, per_second: int) -> int:
+    """Recipients per wave: WAVE_BATCHES batches, or what the rate limit sends in
+    WAVE_SECONDS (whole batches, at least one)."""
+    size = batch_size * WAVE_BATCHES
+    if per_second > 0:
+        size = min(size, max(1, per_second * WAVE_SECONDS // batch_size) * batch_size)
+    return size
+
+
+def sending_window(sessions: sessionmaker[Session], campaign_id: int, default: str) -> Window:
+    """The campaign's organization's own hours, or the CAMPAIGN_HOURS setting."""
+    with sessions() as db:
+        own = db.scalar(select(Organization.campaign_hours)
+                        .join(Campaign, Campaign.organization_id == Organization.id)
+                        .where(Campaign.id == campaign_id))
+    return window_for(own, default)
 
 
 def run_advance(runtime: Runtime, jobs: CampaignJobs, campaign_id: int) -> None:
@@ -110,10 +169,11 @@ def start_work(jobs: CampaignJobs, campaign_id: int, status: str, materialised: 
         jobs.advance(campaign_id)
 
 
-def sweep(runtime: Runtime, jobs: CampaignJobs) -> tuple[int, int]:
+def sweep(runtime: Runtime, jobs: CampaignJobs,
+          now: datetime | None = None) -> tuple[int, int]:
     """Queue again the steps of campaigns whose job was lost; safe to run any number of times.
     Returns how many campaigns were materialised and advanced again."""
-    to_materialise, to_advance = lost_work(runtime.sessions, utcnow())
+    to_materialise, to_advance = lost_work(runtime.sessions, now or utcnow())
     for campaign_id in to_materialise:
         jobs.materialise(campaign_id)
     for campaign_id in to_advance:

@@ -16,7 +16,8 @@ from app.settings import load_settings
 @click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
 def serve(host: str, port: int) -> None:
     """Run the gateway for development (use gunicorn in production)."""
-    from app.web.factory import create_app
+    from app.services.outbox_housekeeping import start_housekeeping
+    from app.web.factory import create_app, runtime_of
 
     settings = load_settings()
     worker = None
@@ -28,8 +29,11 @@ def serve(host: str, port: int) -> None:
     click.echo(f"  console:         {base}/console/")
     click.echo("  worker:          " + ("rq worker started" if worker else "none (no REDIS_URL: "
                                                                         "work runs in process)"))
+    app = create_app(settings)
+    if worker is None:  # no cron either: the relay and sweeps run in this process
+        start_housekeeping(runtime_of(app))
     try:
-        create_app(settings).run(host=host, port=port, debug=False, use_reloader=False)
+        app.run(host=host, port=port, debug=False, use_reloader=False)
     finally:
         if worker is not None:
             worker.terminate()

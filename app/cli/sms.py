@@ -6,8 +6,13 @@
                               [--pmc] [--complaints] [--csv FILE] [--at 2026-12-01T09:00+03:00]
     baraza sms campaign preview ID --org CODE [--json]
     baraza sms campaign approve ID --org CODE --by EMAIL
-    baraza sms campaign status ID --org CODE [--watch]
+    baraza sms campaign status ID --org CODE [--follow]
     baraza sms campaign pause|resume|cancel ID --org CODE --by EMAIL
+    baraza sms hours --org CODE [08:00-18:00 | --default]
+
+A campaign AT refuses for the whole account (401 RiskHold, 402 InvalidSenderId,
+405 InsufficientBalance) is paused and logged as an error; fix the account, then `resume` it:
+every recipient not yet accepted is sent, once.
 
 A YAML file holds `name`, `messages` (language: text) and optionally `audience` with the same
 keys as the flags (`everyone`, `wards`, `language`, `cycle`, `pmc`, `complaints`, `csv`), and
@@ -30,6 +35,7 @@ from app.campaigns.audience import Audience, AudienceError, read_numbers_csv, wa
 from app.campaigns.message_text import MessageError, Price
 from app.campaigns.preview import Preview, preview_campaign
 from app.campaigns.progress import Progress, progress
+from app.campaigns.quiet_hours import Window, window_for
 from app.campaigns.runner import campaign_jobs, start_work
 from app.cli.lookups import organization_named
 from app.cli.projects import read_text
@@ -296,7 +302,8 @@ def progress_line(state: Progress, width: int = 30) -> str:
 @campaign_group.command("status")
 @CAMPAIGN_ID
 @ORG
-@click.option("--watch", is_flag=True, help="redraw until the campaign is finished")
+@click.option("--follow", "--watch", "watch", is_flag=True,
+              help="redraw the progress bar until the campaign is finished")
 @click.option("--interval", type=float, default=2.0, show_default=True,
               help="seconds between redraws with --watch")
 @click.pass_obj
@@ -318,6 +325,31 @@ def status(obj, campaign_id, org_code, watch, interval) -> None:
         if finished:
             return
         time.sleep(interval)
+
+
+@group.command("hours")
+@ORG
+@click.argument("window", required=False)
+@click.option("--default", "use_default", is_flag=True,
+              help="forget the organization's own hours: use CAMPAIGN_HOURS")
+@click.pass_obj
+def hours(obj, org_code, window, use_default) -> None:
+    """Show or set the local hours this organization's campaigns may send in (HH:MM-HH:MM,
+    00:00-00:00 for no quiet hours). Replies to residents are never held."""
+    if window and use_default:
+        raise click.UsageError("give a window or --default, not both")
+    try:
+        parsed = Window.parse(window) if window else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="WINDOW") from exc
+    with obj.runtime.sessions.begin() as db:
+        organization = organization_named(db, org_code)
+        if parsed is not None or use_default:
+            organization.campaign_hours = str(parsed) if parsed else None
+        own = organization.campaign_hours
+    effective = window_for(own, obj.runtime.settings.campaign_hours)
+    source = "its own" if own else "CAMPAIGN_HOURS"
+    click.echo(f"{org_code}: campaigns send {effective} local time ({source})")
 
 
 def register(main: click.Group) -> None:

@@ -54,13 +54,10 @@ def claim(db: Session, ids: Iterable[int]) -> list[OutboxMessage]:
         .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == OutboxStatus.QUEUED)
         .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1,
                 claimed_at=utcnow(), next_attempt_at=None)
-        .returning(OutboxMessage.id)
+        .returning(OutboxMessage)  # the claimed rows themselves: one round trip
+        .execution_options(populate_existing=True, synchronize_session=False)
     ).all()
-    if not claimed:
-        return []
-    return list(db.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
-                           .order_by(OutboxMessage.id)
-                           .execution_options(populate_existing=True)))
+    return sorted(claimed, key=lambda row: row.id)
 
 
 def start_calling(db: Session, ids: Iterable[int]) -> set[int]:
@@ -74,7 +71,9 @@ def start_calling(db: Session, ids: Iterable[int]) -> set[int]:
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(wanted), OutboxMessage.status == OutboxStatus.SENDING)
         .values(status=OutboxStatus.CALLING, calling_at=utcnow())
-        .returning(OutboxMessage.id)))
+        .returning(OutboxMessage.id)
+        # record() reads the status back from the database: nothing in memory to update.
+        .execution_options(synchronize_session=False)))
 
 
 def release(db: Session, ids: Iterable[int], reason: str) -> None:
@@ -112,11 +111,18 @@ def hold_suppressed(db: Session, rows: Sequence[OutboxMessage]) -> set[int]:
     return held
 
 
+# AT refusing the account or its sender id, not the number: a campaign row waits (like 405)
+# for a person to fix the account; a reply or notice fails as before (logged as an error).
+ACCOUNT_HOLD_CODES = frozenset({401, 402})  # RiskHold, InvalidSenderId
+
+
 @dataclass(frozen=True)
 class Recorded:
     retry: tuple[OutboxMessage, ...] = ()  # put back in the queue for a later attempt
-    paused: tuple[int, ...] = ()  # campaign rows held by an empty balance (405), still queued
+    # Campaign rows held by the account (401, 402, 405), still queued, and AT's reason.
+    paused: tuple[int, ...] = ()
     gave_up: int = 0
+    hold_reason: str | None = None
 
 
 def record(db: Session, outcomes: Mapping[int, RecipientOutcome], backend: str,
@@ -126,12 +132,10 @@ def record(db: Session, outcomes: Mapping[int, RecipientOutcome], backend: str,
         OutboxMessage.id.in_(list(outcomes)),
         OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.CALLING])))
     now = utcnow()
-    retry, paused, gave_up = [], [], 0
+    retry, paused, gave_up, reason = [], [], 0, None
     for row in rows:
         outcome = outcomes[row.id]
-        verdict = outcome.verdict
-        if verdict is Verdict.PAUSE and row.lane != SendLane.CAMPAIGN:
-            verdict = Verdict.RETRY  # a reply or notice keeps its backoff; campaigns wait
+        verdict = _verdict(row, outcome)
         _apply(row, outcome, verdict, backend, now)
         if verdict is Verdict.SUPPRESS:
             suppressions.suppress(db, row.organization_id, row.msisdn,
@@ -139,6 +143,7 @@ def record(db: Session, outcomes: Mapping[int, RecipientOutcome], backend: str,
         elif verdict is Verdict.PAUSE:
             row.attempts -= 1  # not a failure of this message: it waits for a top-up
             paused.append(row.id)
+            reason = reason or outcome.error or f"AT status {outcome.status_code}"
         elif verdict is Verdict.RETRY:
             if row.attempts >= give_up_after:
                 row.status = OutboxStatus.FAILED
@@ -146,7 +151,14 @@ def record(db: Session, outcomes: Mapping[int, RecipientOutcome], backend: str,
                 gave_up += 1
             else:
                 retry.append(row)
-    return Recorded(tuple(retry), tuple(paused), gave_up)
+    return Recorded(tuple(retry), tuple(paused), gave_up, reason)
+
+
+def _verdict(row: OutboxMessage, outcome: RecipientOutcome) -> Verdict:
+    if row.lane == SendLane.CAMPAIGN:
+        return Verdict.PAUSE if outcome.status_code in ACCOUNT_HOLD_CODES else outcome.verdict
+    # A reply or notice keeps its backoff on an empty balance; campaigns wait.
+    return Verdict.RETRY if outcome.verdict is Verdict.PAUSE else outcome.verdict
 
 
 def _apply(row: OutboxMessage, outcome: RecipientOutcome, verdict: Verdict, backend: str,

@@ -6,21 +6,34 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.campaigns import holds
+from app.campaigns.quiet_hours import (
+    DEFAULT_WINDOW,
+    Window,
+    seconds_until_next_window,
+    window_for,
+)
 from app.channels.sms_out import RecipientOutcome, SmsBackend, Verdict
 from app.db.base import utcnow
-from app.db.models import OutboxMessage, SendLane
+from app.db.models import Organization, OutboxMessage, SendLane
 from app.services import outbox
 from app.services.send_rate import SendRateLimiter
 
 log = logging.getLogger(__name__)
 
+_Window = tuple[str, Window]  # an organization's time zone and sending window
+
 # Seconds to wait before attempt n+1 after a transient failure of attempt n; then give up.
 RETRY_DELAYS = (30, 120, 600, 1800)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# AT's 409 DoNotDisturbRejection: retried when the organization's sending window next opens
+# (after the current one when it is open), not with the backoff; replies keep the backoff.
+DND_CODE = 409
 
 
 @dataclass(frozen=True)
@@ -55,20 +68,30 @@ class SmsSender:
     backend: SmsBackend
     batch_size: int = 100
     limiter: SendRateLimiter | None = None
-    on_pause: Callable[[tuple[int, ...]], None] | None = None  # the campaign runner's hook
+    # Called with the rows held by the account (401/402/405) after their campaign was paused
+    # (app.campaigns.holds, in the same transaction as their outcome): for extra alerting.
+    on_pause: Callable[[tuple[int, ...]], None] | None = None
+    default_hours: str = DEFAULT_WINDOW  # CAMPAIGN_HOURS, for organizations without their own
+    clock: Callable[[], datetime] = utcnow  # when retries fall due (tests fix it)
 
     def send(self, outbox_ids: Iterable[int]) -> SendReport:
         """Send what is still QUEUED among `outbox_ids`; rows already claimed are skipped."""
-        with self.sessions.begin() as db:
-            rows = outbox.claim(db, outbox_ids)  # committed before AT hears of them
-            held = outbox.hold_suppressed(db, rows)
-        rows = [r for r in rows if r.id not in held]
-        tally = _Tally(suppressed=len(held))
-        for batch in batches(rows, self.batch_size):
-            if tally.paused and batch[0].lane == SendLane.CAMPAIGN:
-                self._release(batch, tally)
-                continue
-            self._send_batch(batch, tally)
+        # One session (one connection checkout) for the whole job, one transaction per step.
+        with self.sessions() as db:
+            with db.begin():
+                rows = outbox.claim(db, outbox_ids)  # committed before AT hears of them
+                held = outbox.hold_suppressed(db, rows)
+                # Queued before its campaign was paused (by a person or a hold): not sent now.
+                waiting = {r.id for r in holds.paused_campaign_rows(db, rows)
+                           if r.id not in held}
+                self._put_back(db, waiting, "campaign paused")
+            rows = [r for r in rows if r.id not in held and r.id not in waiting]
+            tally = _Tally(suppressed=len(held))
+            for batch in batches(rows, self.batch_size):
+                if tally.paused and batch[0].lane == SendLane.CAMPAIGN:
+                    self._release(db, batch, tally)  # the account is held: the rest would fail
+                    continue
+                self._send_batch(db, batch, tally)
         report = tally.report()
         log.info("sent %d SMS via %s: %d accepted, %d failed, %d to retry, %d suppressed, "
                  "%d uncertain, %d paused", tally.total, self.backend.name, report.sent,
@@ -78,11 +101,11 @@ class SmsSender:
             self.on_pause(report.paused)
         return report
 
-    def _send_batch(self, batch: list[OutboxMessage], tally: _Tally) -> None:
+    def _send_batch(self, db: Session, batch: list[OutboxMessage], tally: _Tally) -> None:
         first = batch[0]
         if self.limiter is not None:
             self.limiter.acquire(first.sender, len(batch))
-        with self.sessions.begin() as db:
+        with db.begin():
             calling = outbox.start_calling(db, [r.id for r in batch])
         batch = [r for r in batch if r.id in calling]  # the relay may have taken some back
         if not batch:
@@ -90,16 +113,37 @@ class SmsSender:
         answers = self.backend.send(first.sender, first.body, [r.msisdn for r in batch])
         outcomes = {row.id: answers.get(row.msisdn) or RecipientOutcome(
             Verdict.FAILED, error="backend gave no outcome") for row in batch}
-        with self.sessions.begin() as db:
+        with db.begin():
             recorded = outbox.record(db, outcomes, self.backend.name, MAX_ATTEMPTS)
-            retries = _retries(recorded.retry)
+            retries = _retries(recorded.retry, self._windows(db, recorded.retry), self.clock())
+            if recorded.paused:
+                tally.reason = tally.reason or recorded.hold_reason
+                paused = set(recorded.paused)
+                holds.hold(db, [r for r in batch if r.id in paused], tally.reason or "held",
+                           self.clock())
         tally.add(outcomes, recorded, retries)
 
-    def _release(self, batch: list[OutboxMessage], tally: _Tally) -> None:
+    def _release(self, db: Session, batch: list[OutboxMessage], tally: _Tally) -> None:
         ids = [r.id for r in batch]
-        with self.sessions.begin() as db:
-            outbox.release(db, ids, "paused: InsufficientBalance")
+        with db.begin():
+            self._put_back(db, ids, f"paused: {tally.reason}")
         tally.paused.extend(ids)
+
+    def _put_back(self, db: Session, ids: Iterable[int], reason: str) -> None:
+        ids = sorted(ids)
+        if ids:
+            outbox.release(db, ids, reason)
+            holds.requeue_recipients(db, ids)
+
+    def _windows(self, db: Session, rows: Sequence[OutboxMessage]) -> dict[int, _Window]:
+        """Time zone and sending window of each organization with a DND refusal among `rows`."""
+        org_ids = sorted({r.organization_id for r in rows if _dnd(r)})
+        if not org_ids:
+            return {}
+        found = db.execute(select(Organization.id, Organization.timezone,
+                                  Organization.campaign_hours)
+                           .where(Organization.id.in_(org_ids)))
+        return {org_id: (tz, window_for(own, self.default_hours)) for org_id, tz, own in found}
 
 
 @dataclass
@@ -111,6 +155,7 @@ class _Tally:
     uncertain: int = 0
     retries: list[Retry] = field(default_factory=list)
     paused: list[int] = field(default_factory=list)
+    reason: str | None = None  # why the account is held (AT's status name)
 
     def add(self, outcomes: dict[int, RecipientOutcome], recorded: outbox.Recorded,
             retries: tuple[Retry, ...]) -> None:
@@ -153,13 +198,23 @@ def batches(rows: Sequence[OutboxMessage], size: int) -> Iterator[list[OutboxMes
             pending = later
 
 
-def _retries(rows: Sequence[OutboxMessage]) -> tuple[Retry, ...]:
+def _dnd(row: OutboxMessage) -> bool:
+    return row.status_code == DND_CODE and row.lane != SendLane.REPLY
+
+
+def _retries(rows: Sequence[OutboxMessage], windows: dict[int, _Window] | None = None,
+             now: datetime | None = None) -> tuple[Retry, ...]:
     """Retries grouped by lane and delay; each row also notes when it is due, so the relay
-    can queue it again if its delayed job is lost (Redis restarted)."""
+    can queue it again if its delayed job is lost (Redis restarted). A DND refusal waits for
+    its organization's next sending window (`windows`: time zone and window by organization)."""
     grouped: dict[tuple[SendLane, int], list[int]] = defaultdict(list)
-    now = utcnow()
+    now = now or utcnow()
+    windows = windows or {}
     for row in rows:
         delay = RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1]
+        if _dnd(row) and row.organization_id in windows:
+            tz, window = windows[row.organization_id]
+            delay = seconds_until_next_window(now, tz, window) or delay
         row.next_attempt_at = now + timedelta(seconds=delay)
         grouped[(SendLane(row.lane), delay)].append(row.id)
     return tuple(Retry(lane, delay, tuple(ids)) for (lane, delay), ids in grouped.items())

@@ -30,6 +30,8 @@ class Organization(Base):
     voice_display: Mapped[str | None] = mapped_column(String(20))  # what residents dial, e.g. 1548
     # Hours to resolve a ticket, per category ({"corruption": 48}); the rest from TICKET_SLA_HOURS.
     ticket_sla_hours: Mapped[dict | None] = mapped_column(JSON)
+    # Local hours campaign messages may go out in ("08:00-18:00"); None: CAMPAIGN_HOURS.
+    campaign_hours: Mapped[str | None] = mapped_column(String(11))
 
     addresses: Mapped[list[ChannelAddress]] = relationship(
         back_populates="organization", cascade="all, delete-orphan"

@@ -1,0 +1,191 @@
+"""A 100,000-recipient campaign sent by a real rq worker to a local AT-compatible server.
+
+PostgreSQL, Redis and tests/fake_at.py (the same local AT for both sides), all started here.
+Prints three figures, each against something measured in this run (no absolute limits):
+
+(a) throughput: recipients per second of `python -m workers --burst` (claim, CALLING, the AT
+    call through app.channels.at_sms, record, one job per batch, forking a work horse per job
+    as production does), timed from the first claim to the last acceptance in the database,
+    against a bare loop posting the same batches (same size, same adapter) to the same server
+    with no database and no queue. Target >= 0.70.
+(b) memory: the sending worker's peak RSS (the worker and its work horses: RUSAGE_CHILDREN of
+    a process that only waits for it) for N/10 recipients and for N. Target ~1. The
+    materialise job's peak is printed beside it: it runs first, in a process of its own here,
+    so that (b) is the sending alone.
+(c) approve: seconds for approve() and its commit plus queueing the materialise job, as the
+    console and the CLI do, on an N-recipient campaign. Target < 2 s.
+
+No rate limit (SMS_RATE_PER_SECOND=0) and no quiet hours, so only the pipeline is measured.
+BENCH_CAMPAIGN_N (default 100000) makes a quicker run, e.g. BENCH_CAMPAIGN_N=20000.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from app.campaigns import lifecycle
+from app.campaigns.audience import Audience
+from app.campaigns.runner import campaign_jobs, run_materialise, start_work
+from app.channels.at_sms import AtSmsBackend
+from app.db import migrate
+from app.db.base import utcnow
+from app.db.models import Campaign, Contact, OutboxMessage, OutboxStatus, Role
+from app.db.session import make_engine
+from app.runtime import Runtime, build_runtime
+from app.services import accounts
+from app.services.organizations import create_organization
+from app.settings import Settings, load_settings
+from tests.fake_at import FakeAt
+from tests.servers import postgres_server, redis_server
+
+N = int(os.environ.get("BENCH_CAMPAIGN_N", "100000"))
+BATCH = 100
+MESSAGE = {"en": "Budget forum at Wote on Monday 10am. {org}"}  # one body: full batches
+
+
+@dataclass(frozen=True)
+class Run:
+    recipients: int
+    approve_seconds: float
+    send_seconds: float  # first claim to last acceptance
+    peak_rss_kb: int
+    materialise_rss_kb: int
+
+    @property
+    def per_second(self) -> float:
+        return self.recipients / self.send_seconds
+
+
+def main() -> None:
+    print(f"Campaign send: {N:,} recipients, batches of {BATCH}, one rq worker, PostgreSQL, "
+          "Redis, a local AT-compatible server")
+    with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp, \
+            postgres_server(Path(tmp) / "pg") as pg_url, \
+            redis_server(Path(tmp) / "redis") as redis_url, FakeAt() as at:
+        engine = make_engine(pg_url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        settings = Settings(database_url=pg_url, redis_url=redis_url,
+                            at_username=at.username, at_api_key=at.api_key, at_api_url=at.url,
+                            sms_batch_size=BATCH, sms_rate_per_second=0,
+                            campaign_hours="00:00-00:00")
+        runtime = build_runtime(settings)
+        try:
+            small = run_campaign(runtime, at, max(1, N // 10), "small")
+            bare_before = bare_loop(at, N)
+            big = run_campaign(runtime, at, N, "big")
+            bare_after = bare_loop(at, N)
+        finally:
+            runtime.close()
+    bare = 2 * N / (bare_before + bare_after)  # recipients per second, mean of both loops
+    print(f"(a) throughput: worker {big.per_second:,.0f}/s ({big.send_seconds:.1f} s), bare "
+          f"loop {bare:,.0f}/s ({bare_before:.1f} s, {bare_after:.1f} s): "
+          f"ratio {big.per_second / bare:.2f} (target >= 0.70)")
+    print(f"(b) worker peak RSS: {small.peak_rss_kb / 1024:.0f} MB at {small.recipients:,}, "
+          f"{big.peak_rss_kb / 1024:.0f} MB at {big.recipients:,}: "
+          f"ratio {big.peak_rss_kb / small.peak_rss_kb:.2f} (target ~1); the materialise "
+          f"job: {small.materialise_rss_kb / 1024:.0f} MB and "
+          f"{big.materialise_rss_kb / 1024:.0f} MB")
+    print(f"(c) approve: {big.approve_seconds:.3f} s for {big.recipients:,} recipients "
+          f"({small.approve_seconds:.3f} s for {small.recipients:,}; target < 2 s)")
+
+
+def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str) -> Run:
+    """Contacts, a draft, approve (timed), then a worker sends it all (timed from the DB)."""
+    campaign_id, approver = draft(runtime, count, code)
+    started = time.perf_counter()
+    with runtime.sessions.begin() as db:
+        campaign = db.get(Campaign, campaign_id)
+        lifecycle.approve(db, campaign, accounts.user_by_email(db, approver))
+        status, materialised = str(campaign.status), campaign.materialised
+    start_work(campaign_jobs(runtime), campaign_id, status, materialised)
+    approve_seconds = time.perf_counter() - started
+    materialise_peak = watched(runtime.settings, "--materialise", str(campaign_id))
+    peak = watched(runtime.settings, "--watch-worker")
+    with runtime.sessions() as db:
+        rows = OutboxMessage.campaign_id == campaign_id
+        first, last, sent = db.execute(select(
+            func.min(OutboxMessage.claimed_at), func.max(OutboxMessage.sent_at),
+            func.count().filter(OutboxMessage.status == OutboxStatus.SENT)).where(rows)).one()
+        done = db.get(Campaign, campaign_id).status
+    if sent != count or done != "completed":
+        raise SystemExit(f"campaign {code}: {sent} of {count} sent, status {done}")
+    return Run(count, approve_seconds, (last - first).total_seconds(), peak, materialise_peak)
+
+
+def draft(runtime: Runtime, count: int, code: str) -> tuple[int, str]:
+    """An organization with `count` contacts and a draft campaign to all of them."""
+    officer, approver = f"officer@{code}.example", f"approver@{code}.example"
+    with runtime.sessions.begin() as db:
+        org = create_organization(db, code=code, name=f"Bench {code}", country="KE",
+                                  currency="KES", languages=["en"], sms_sender="40014")
+        org.campaign_hours = "00:00-00:00"
+        for email, role in ((officer, Role.OFFICER), (approver, Role.APPROVER)):
+            accounts.create_user(db, email, email.split("@")[0], role, org.id, "x" * 12)
+        now = utcnow()
+        prefix = 254_700_000_000 if code == "big" else 254_790_000_000
+        db.execute(insert(Contact), [
+            {"organization_id": org.id, "msisdn": f"+{prefix + n}", "language": "en",
+             "created_at": now} for n in range(count)])
+        campaign = lifecycle.create(db, org, accounts.user_by_email(db, officer), "Forum",
+                                    MESSAGE, Audience(everyone=True))
+        return campaign.id, approver
+
+
+def watched(settings: Settings, *args: str) -> int:
+    """Peak RSS (KB) of `python -m bench.campaign_send ARGS` run with the settings' env."""
+    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "AT_USERNAME": settings.at_username, "AT_API_KEY": settings.at_api_key,
+           "AT_API_URL": settings.at_api_url, "SMS_BATCH_SIZE": str(settings.sms_batch_size),
+           "SMS_RATE_PER_SECOND": "0", "CAMPAIGN_HOURS": "00:00-00:00", "LOG_LEVEL": "WARNING"}
+    watcher = subprocess.run([sys.executable, "-m", "bench.campaign_send", *args],
+                             env=env, check=True, capture_output=True, text=True)
+    return int(watcher.stdout.split()[-1])
+
+
+def watch_worker() -> None:
+    """Run `python -m workers --burst` to the end and only wait for it: this process's
+    RUSAGE_CHILDREN peak is the worker's and its work horses'."""
+    subprocess.run([sys.executable, "-m", "workers", "--burst"], check=True,
+                   stdout=subprocess.DEVNULL)
+    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+def materialise_here(campaign_id: int) -> None:
+    """The materialise job's work (it queues the first wave), in this process; its peak RSS."""
+    runtime = build_runtime(load_settings())
+    run_materialise(runtime, campaign_jobs(runtime), campaign_id)
+    runtime.close()
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def bare_loop(at: FakeAt, count: int) -> float:
+    """Seconds to post `count` numbers in batches of BATCH to the same server, through the
+    same adapter, with nothing else: the ceiling the worker is measured against."""
+    backend = AtSmsBackend.connect(at.username, at.api_key, at.url)
+    body = MESSAGE["en"].format(org="Bench big")
+    numbers = [f"+{254_710_000_000 + n}" for n in range(count)]
+    started = time.perf_counter()
+    for start in range(0, count, BATCH):
+        outcomes = backend.send("40014", body, numbers[start:start + BATCH])
+        if len(outcomes) != len(numbers[start:start + BATCH]):
+            raise SystemExit("the bare loop lost an answer")
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--watch-worker"]:
+        watch_worker()
+    elif sys.argv[1:2] == ["--materialise"]:
+        materialise_here(int(sys.argv[2]))
+    else:
+        main()
