@@ -15,7 +15,8 @@ SECRET_SESSION_FIELDS = frozenset({"input", "lastAppResponse"})
 
 def _field(form: Mapping[str, str], name: str, limit: int = MAX_FIELD) -> str:
     value = form.get(name) or ""
-    return value[:limit]
+    # PostgreSQL text cannot hold NUL: a query or row with one fails, and AT would retry.
+    return value[:limit].replace("\x00", "\ufffd")
 
 
 @dataclass(frozen=True)
@@ -128,11 +129,15 @@ class OptOutForm:
                    phone_number=_field(form, "phoneNumber", 20).strip())
 
 
+MAX_INT = 2**31 - 1  # the database's INTEGER: a bigger count is not from AT
+
+
 def _int(raw: str | None) -> int | None:
     try:
-        return int(raw) if raw not in (None, "") else None
+        value = int(raw) if raw not in (None, "") else None
     except ValueError:
         return None
+    return value if value is None or -MAX_INT <= value <= MAX_INT else None
 
 
 def parse_at_date(raw: str) -> datetime | None:

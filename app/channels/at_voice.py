@@ -63,13 +63,14 @@ class VoiceForm:
 
 
 def _field(form: Mapping[str, str], name: str, limit: int = MAX_FIELD) -> str:
-    return (form.get(name) or "")[:limit]
+    # PostgreSQL text cannot hold NUL: a query with one fails and the call ends in an apology.
+    return (form.get(name) or "")[:limit].replace("\x00", "\ufffd")
 
 
 def _seconds(raw: str | None) -> int | None:
     try:
         value = int(float((raw or "").strip()))  # seen as "35" and "35.0"
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: "inf" and "1e400" parse as floats
         return None
     return value if 0 <= value < 10**7 else None
 

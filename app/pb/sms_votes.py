@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from app.db.models import Cycle, Organization
 from app.engine.flow import N_
@@ -86,6 +87,8 @@ MAX_TOKENS = 60
 _SPLIT = re.compile(r"[\s,;#.]+")
 _VOTE = re.compile(r"^(\d{1,6})(?:[:=xX*](\d{1,4}))?$")
 _AMOUNT = re.compile(r"^(\d+(?:[.,]\d+)*)([kKmM]?)$")
+# Longer is no budget figure; int() and float() would raise on thousands of digits.
+MAX_AMOUNT_CHARS = 24
 
 
 def parse_votes(rest: str, cumulative: bool) -> tuple[dict[int, int], list[str]]:
@@ -108,14 +111,14 @@ def parse_votes(rest: str, cumulative: bool) -> tuple[dict[int, int], list[str]]
 def parse_amount(token: str) -> int | None:
     """'400000', '400,000', '400K', '1.2M' -> whole units; None if it is not an amount."""
     match = _AMOUNT.match(token.strip())
-    if match is None:
+    if match is None or len(match[0]) > MAX_AMOUNT_CHARS:
         return None
     number, suffix = match.groups()
     if not suffix:
         return int(re.sub(r"[.,]", "", number))
-    try:
-        value = float(number.replace(",", "."))
-    except ValueError:
+    try:  # Decimal, not float: 1.005K is 1005, not 1004.99...
+        value = Decimal(number.replace(",", "."))
+    except InvalidOperation:
         return None
     return int(value * (1_000 if suffix.lower() == "k" else 1_000_000))
 

@@ -12,7 +12,9 @@ class InvalidNationalId(ValueError):
     """Not a national ID number as the cycle expects it."""
 
 
-_NATIONAL_ID = re.compile(r"^\d{6,10}$")  # Kenyan IDs are 7-8 digits; allow some slack
+# Kenyan IDs are 7-8 digits; allow some slack. ASCII only: "١٢٣٤٥٦٧" would be another voter
+# than "1234567" (another tag), a second ballot for the same person.
+_NATIONAL_ID = re.compile(r"^[0-9]{6,10}$")
 
 
 def normalise_national_id(raw: str) -> str:
