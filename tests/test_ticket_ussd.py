@@ -261,3 +261,5 @@ def test_complaint_text(raw, ok):
 def test_ticket_reference_keeps_what_a_keypad_adds_out():
     assert ticket_reference("482-913 7#").value == "4829137"
     assert not hasattr(ticket_reference(" # "), "value")
+    for not_digits in ("*", "**", "abc", "48x9137", "²³⁴", "7"):  # asked again, not "mistyped"
+        assert not hasattr(ticket_reference(not_digits), "value"), not_digits

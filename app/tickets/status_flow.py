@@ -27,8 +27,11 @@ OUTCOMES = {Found.YOURS: "yours", Found.MISTYPED: "mistyped", Found.UNKNOWN: "no
 
 
 def ticket_reference(raw: str) -> Valid | Invalid:
+    """Digits (a keypad's '*' or a letter is no reference: asked again, not 'mistyped')."""
     value = references.cleaned(raw)
-    return Valid(value) if value else Invalid(BAD_REFERENCE)
+    if value.isascii() and value.isdigit() and 2 <= len(value) <= references.MAX_LENGTH:
+        return Valid(value)
+    return Invalid(BAD_REFERENCE)
 
 
 @dataclass(frozen=True)
