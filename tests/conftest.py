@@ -119,6 +119,25 @@ def fake_at():
         yield server
 
 
+@pytest.fixture
+def at_settings(settings, fake_at) -> Settings:
+    """The stack's settings with AT's SDK pointed at the local AT-compatible server (a module
+    may override this fixture, e.g. to make batches smaller)."""
+    return settings.with_overrides(at_username=fake_at.username, at_api_key=fake_at.api_key,
+                                   at_api_url=fake_at.url)
+
+
+@pytest.fixture
+def at_runtime(at_settings) -> Iterator[Runtime]:
+    """The production wiring sending to the local AT server; workers see it while it lives."""
+    from workers.context import set_runtime
+
+    runtime = build_runtime(at_settings)
+    yield runtime
+    set_runtime(None)
+    runtime.close()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium driven by Playwright, shared by every browser test of the run."""

@@ -41,14 +41,12 @@ from app.pmc.early_warning import (
 from app.pmc.projects import find_project, projects_of
 from app.pmc.reminders import REMINDER, SMS_LIMIT, reminder_text, send_reminders
 from app.pmc.warnings import flags_by_project
-from app.runtime import build_runtime
 from app.services.dispatch import NOTICES
 from app.services.organizations import organization_by_code
 from app.settings import Settings, SettingsError, load_settings
 from tests.pmc_support import add_makueni, import_fixtures, ok, run
 from workers import cron
 from workers.__main__ import build_worker
-from workers.context import set_runtime
 
 TODAY = date(2026, 3, 2)
 RULES = WarningRules()  # quiet after 14 days, behind by more than 20 points, remind weekly
@@ -319,15 +317,6 @@ def test_a_member_on_two_quiet_pmcs_gets_one_reminder_for_each(runtime, org):
 
 prod_only = pytest.mark.parametrize("stack", ["prod"])  # PostgreSQL + Redis only
 
-
-@pytest.fixture
-def at_runtime(settings, fake_at):
-    """The production wiring, with AT's SDK pointed at the local AT-compatible server."""
-    runtime = build_runtime(settings.with_overrides(
-        at_username=fake_at.username, at_api_key=fake_at.api_key, at_api_url=fake_at.url))
-    yield runtime
-    set_runtime(None)
-    runtime.close()
 
 
 def work(runtime) -> None:

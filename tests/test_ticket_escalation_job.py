@@ -10,7 +10,6 @@ from rq.cron import CronScheduler
 from sqlalchemy import select
 
 from app.db.models import OutboxMessage, OutboxStatus, Role, TicketCategory, User
-from app.runtime import build_runtime
 from app.services.dispatch import NOTICES
 from app.settings import Settings
 from tests.console_support import add_user
@@ -19,7 +18,6 @@ from tests.pmc_support import ok, run
 from tests.ticket_support import open_one, ticket
 from workers import cron
 from workers.__main__ import build_worker
-from workers.context import set_runtime
 
 MONDAY = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 SUPERVISOR_PHONE = "+254700000999"
@@ -31,14 +29,6 @@ def _supervisor(runtime) -> None:
     with runtime.sessions.begin() as db:
         db.scalar(select(User).where(User.email == email)).msisdn = SUPERVISOR_PHONE
 
-
-@pytest.fixture
-def at_runtime(settings, fake_at):
-    runtime = build_runtime(settings.with_overrides(
-        at_username=fake_at.username, at_api_key=fake_at.api_key, at_api_url=fake_at.url))
-    yield runtime
-    set_runtime(None)
-    runtime.close()
 
 
 @prod_only
