@@ -14,6 +14,7 @@ from werkzeug.datastructures import FileStorage
 from app.campaigns.audience import Audience, read_numbers_csv
 from app.db.base import utcnow
 from app.db.models import Organization
+from app.digits import whole_or_none
 from app.pmc.imports import ImportRefused
 from app.pmc.project_files import decode
 
@@ -76,10 +77,10 @@ def _numbers(upload: FileStorage | None, region: str):
 
 
 def _whole(raw: str, what: str) -> int:
-    value = raw.strip()
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:  # "²" is isdigit()
+    value = whole_or_none(raw.strip())
+    if value is None:
         raise FormError(f"choose a {what} from the list")
-    return int(value)
+    return value
 
 
 def _when(raw: str, timezone: str, now: datetime) -> datetime | None:

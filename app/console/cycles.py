@@ -15,6 +15,7 @@ from app.console.blueprint import bp
 from app.console.permissions import ROLES, Permission
 from app.console.request_db import db
 from app.db.models import BallotType, Cycle, Organization, Phase, SendLane, VoterKey
+from app.digits import is_whole
 from app.pb import cycles, notices
 from app.pb.results_chart import money
 from app.services import audit, overview
@@ -167,7 +168,7 @@ def _new_cycle_page(org: Organization, form: dict[str, str], error: str | None) 
 def whole_number(raw: str, what: str) -> int:
     """A whole number as officers type it: 5,000,000 or 5 000 000 or 5000000."""
     cleaned = raw.replace(",", "").replace(" ", "").replace("_", "")
-    if not cleaned.isdigit():
+    if not is_whole(cleaned):
         raise FormError(f"the {what} is a whole number, like 5,000,000")
     return int(cleaned)
 

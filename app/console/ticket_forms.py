@@ -27,6 +27,7 @@ from app.db.models import (
     TicketStatus,
     User,
 )
+from app.digits import is_whole, whole_or_none
 from app.pmc.projects import find_project
 from app.services.places import wards_of
 from app.tickets.sla import OPEN
@@ -130,7 +131,7 @@ def _choice(kind, value: str, message: str):
 
 
 def _number(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    return whole_or_none(value) or 0
 
 
 @dataclass(frozen=True)
@@ -171,8 +172,8 @@ def read_filters(args: Mapping[str, str]) -> Filters:
     return Filters(
         status=status,
         category=category if category in {c.value for c in TicketCategory} else "",
-        place=int(place) if place.isdigit() else None,
-        assignee=assignee if assignee == NO_ASSIGNEE or assignee.isdigit() else "",
+        place=whole_or_none(place),
+        assignee=assignee if assignee == NO_ASSIGNEE or is_whole(assignee) else "",
         mine=args.get("mine") == "1", overdue=args.get("overdue") == "1",
         escalated=args.get("escalated") == "1",
         age=args.get("age", "") if args.get("age", "") in AGE_BY_KEY else "")

@@ -48,6 +48,7 @@ from app.db.models import (
     TicketStatus,
     User,
 )
+from app.digits import is_whole, whole_or_none
 from app.services import audit
 from app.services import contacts as contact_service
 from app.services.paging import fetch_page
@@ -181,7 +182,7 @@ def timeline_of(session, ticket: Ticket) -> list[TimelineLine]:
     events = list(ticket.events)
     ids = {e.user_id for e in events if e.user_id is not None}
     ids |= {int(v) for e in events if e.kind == TicketEventKind.ASSIGNED
-            for v in (e.from_value, e.to_value) if v and v.isdigit()}
+            for v in (e.from_value, e.to_value) if v and is_whole(v)}
     names = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) \
         if ids else {}
     return [TimelineLine(e.at, _who(e, names), _what(e, ticket, names), e.note) for e in events]
@@ -215,7 +216,7 @@ def _what(event: TicketEvent, ticket: Ticket, names: dict[int, str]) -> str:
 
 
 def _name_of(value: str | None, names: dict[int, str]) -> str:
-    return names.get(int(value), "a former user") if value and value.isdigit() else "nobody"
+    return names.get(int(value), "a former user") if value and is_whole(value) else "nobody"
 
 
 @bp.get("/orgs/<code>/tickets/<int:ticket_id>")
@@ -270,7 +271,8 @@ def _assignee(session, org: Organization, value: str) -> User | None:
         return None
     if value == ME:
         return g.user
-    user = session.get(User, int(value)) if value.isdigit() else None
+    number = whole_or_none(value)
+    user = session.get(User, number) if number is not None else None
     if user is None or user not in workers_of(session, org):
         raise workflow.ChangeRefused("choose an agent or supervisor of this organization")
     return user

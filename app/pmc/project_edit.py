@@ -14,6 +14,7 @@ from datetime import date
 
 from app.db.base import utcnow
 from app.db.models import Place, Project, ProjectStatus
+from app.digits import whole_or_none
 from app.pmc.imports import (
     MAX_CONTRACTOR,
     MAX_DEPARTMENT,
@@ -75,7 +76,7 @@ def read_edit(form: Mapping[str, str], ward_ids: Sequence[str],
         errors["end_date"] = f"the planned end {end} is before the start {start}"
     chosen = []
     for raw in ward_ids:
-        ward = wards.get(int(raw)) if raw.isdigit() else None
+        ward = wards.get(whole_or_none(raw))
         if ward is None:
             errors["wards"] = "choose wards of this organization from the list"
         else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.db.models import Organization
+from app.digits import is_whole
 from app.engine.flow import N_, Invalid, Lookup, Query, Valid, Validator
 from app.pb.flow_support import EffectHandler, PbFlows, _org
 from app.tickets import notices, references
@@ -29,7 +30,7 @@ OUTCOMES = {Found.YOURS: "yours", Found.MISTYPED: "mistyped", Found.UNKNOWN: "no
 def ticket_reference(raw: str) -> Valid | Invalid:
     """Digits (a keypad's '*' or a letter is no reference: asked again, not 'mistyped')."""
     value = references.cleaned(raw)
-    if value.isascii() and value.isdigit() and 2 <= len(value) <= references.MAX_LENGTH:
+    if is_whole(value, references.MAX_LENGTH) and len(value) >= 2:
         return Valid(value)
     return Invalid(BAD_REFERENCE)
 

@@ -46,6 +46,7 @@ from app.db.models import (
     User,
     VoiceCall,
 )
+from app.digits import whole_or_none
 from app.services.organizations import organization_for
 from app.tickets import notices
 from app.tickets.desk import Desk
@@ -213,9 +214,9 @@ class _Turn:
 
     def _language(self) -> list[Action]:
         offered = self._languages()
-        digits = self.form.dtmf_digits
-        if digits.isdigit() and 1 <= int(digits) <= len(offered):
-            self.call.language = offered[int(digits) - 1]
+        key = whole_or_none(self.form.dtmf_digits, 2)
+        if key is not None and 1 <= key <= len(offered):
+            self.call.language = offered[key - 1]
             return self._go(Step.MENU)
         return self._wrong_key(Step.LANGUAGE)
 

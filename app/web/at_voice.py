@@ -8,6 +8,7 @@ from flask import Blueprint, Flask, Response, current_app, request
 
 from app.channels.at_voice import CONTENT_TYPE, VoiceForm
 from app.db.models import SendLane
+from app.digits import whole_or_none
 from app.tickets.desk import desk_of
 from app.tickets.voice_config import VoiceConfig
 from app.tickets.voice_line import Callback, VoiceLine
@@ -35,8 +36,7 @@ def voice_call() -> Response:
 
 def _turn() -> int | None:
     raw = request.args.get("turn", "")
-    # isascii: "²" is a digit to isdigit() but not to int().
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 else None
+    return whole_or_none(raw, 6)
 
 
 def _reply_url(production: bool) -> str:
