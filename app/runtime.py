@@ -23,6 +23,7 @@ from app.pb.voters import Keyring
 from app.pmc import sms_pmc
 from app.services.dispatch import Dispatcher, InlineDispatcher, RqDispatcher
 from app.services.flow_host import build_capabilities, effect_handlers
+from app.services.hop_cache import Revision
 from app.services.inbound_sms import InboundSmsHandler
 from app.services.send_rate import SendRateLimiter
 from app.services.sms_basics import build_keywords
@@ -89,7 +90,9 @@ def build_runtime(settings: Settings) -> Runtime:
     catalogs = Catalogs(settings.locales_dir)
     keyring = Keyring.from_secret(settings.ballot_key)
     drafts: DraftStore = RedisDraftStore(redis) if redis is not None else MemoryDraftStore()
-    pb_flows = PbFlows(sessions, keyring, drafts, catalogs.gettext_for)
+    revision = Revision(redis)  # of places, cycles, proposals: what USSD hops cache
+    revision.track(sessions)
+    pb_flows = PbFlows(sessions, keyring, drafts, catalogs.gettext_for, revision=revision)
     desk = Desk(parse_policy(settings.ticket_sla_hours), catalogs.gettext_for)
     capabilities = build_capabilities(pb_flows, desk)
     flows = load_checked_flows(settings, catalogs, capabilities)

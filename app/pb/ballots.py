@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,8 +27,11 @@ from app.pb.ballot_rules import BallotKind, BallotSpec, Verdict, judge
 from app.pb.cycles import ancestors
 from app.pb.proposals import accepted
 from app.pb.voters import Keyring
+from app.services.hop_db import remembered
 
 RECEIPT_DIGITS = 10
+
+Chain = Callable[[int], Sequence[int]]  # a place id -> it and its parents' ids
 
 
 class Refusal(StrEnum):
@@ -57,11 +60,18 @@ def spec_for(cycle: Cycle) -> BallotSpec:
 
 def registered_place(db: Session, keyring: Keyring, organization_id: int, round_name: str,
                      identity: str) -> Place | None:
+    place_id = registered_place_id(db, keyring, organization_id, round_name, identity)
+    return db.get(Place, place_id) if place_id is not None else None
+
+
+def registered_place_id(db: Session, keyring: Keyring, organization_id: int, round_name: str,
+                        identity: str) -> int | None:
     tag = keyring.round_tag(organization_id, round_name, identity)
-    entry = db.scalar(select(VoterPlace).where(VoterPlace.organization_id == organization_id,
-                                               VoterPlace.round == round_name,
-                                               VoterPlace.voter_tag == tag))
-    return db.get(Place, entry.place_id) if entry else None
+    # Asked twice at Confirm (the check before the receipt, the cast); registering forgets it.
+    return remembered(db, ("voter_place", organization_id, round_name, tag), lambda: db.scalar(
+        select(VoterPlace.place_id).where(VoterPlace.organization_id == organization_id,
+                                          VoterPlace.round == round_name,
+                                          VoterPlace.voter_tag == tag)))
 
 
 def register_place(db: Session, keyring: Keyring, organization_id: int, round_name: str,
@@ -76,9 +86,16 @@ def register_place(db: Session, keyring: Keyring, organization_id: int, round_na
     return place
 
 
-def may_vote_in(db: Session, keyring: Keyring, cycle: Cycle, identity: str) -> bool:
-    place = registered_place(db, keyring, cycle.organization_id, cycle.round, identity)
-    return place is not None and cycle.place_id in {p.id for p in ancestors(place)}
+def may_vote_in(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
+                chain: Chain | None = None) -> bool:
+    """The voter's registered place is the cycle's place or lies inside it. `chain` gives a
+    place's id and its parents' from a copy of the place tree (USSD's hop cache)."""
+    place_id = registered_place_id(db, keyring, cycle.organization_id, cycle.round, identity)
+    if place_id is None:
+        return False
+    ids = chain(place_id) if chain is not None else [p.id for p in ancestors(
+        db.get(Place, place_id))]
+    return cycle.place_id in ids
 
 
 def new_receipt(db: Session, keyring: Keyring, cycle_id: int) -> str:
@@ -93,11 +110,11 @@ def new_receipt(db: Session, keyring: Keyring, cycle_id: int) -> str:
 
 def cast_ballot(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
                 selection: Mapping[int, int], channel: str, contact_id: int | None,
-                receipt: str | None = None) -> Cast:
+                receipt: str | None = None, chain: Chain | None = None) -> Cast:
     """Record (or replace) this voter's ballot; `selection` maps proposal code -> points."""
     if cycle.phase != Phase.VOTING:
         raise VoteRefused(Refusal.NOT_OPEN)
-    if not may_vote_in(db, keyring, cycle, identity):
+    if not may_vote_in(db, keyring, cycle, identity, chain):
         raise VoteRefused(Refusal.WRONG_PLACE)
     verdict = judge(spec_for(cycle), selection)
     if not verdict.ok:
@@ -142,9 +159,14 @@ def ballot_by_receipt(db: Session, keyring: Keyring, organization_id: int,
 
 def selection_of(db: Session, keyring: Keyring, cycle: Cycle, identity: str) -> dict[int, int]:
     """The voter's current choices (code -> points), to show or change them."""
-    tag = keyring.ballot_tag(cycle.id, identity)
-    ballot = db.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag))
-    if ballot is None:
-        return {}
-    codes = {p.id: p.code for p in cycle.proposals}
-    return {codes[c.proposal_id]: c.points for c in ballot.choices}
+    return selection_in(db, keyring, cycle.id, identity, {p.id: p.code for p in cycle.proposals})
+
+
+def selection_in(db: Session, keyring: Keyring, cycle_id: int, identity: str,
+                 codes: Mapping[int, int]) -> dict[int, int]:
+    """`selection_of` with the cycle's proposal codes by id already known; choices of
+    proposals missing from `codes` are left out."""
+    tag = keyring.ballot_tag(cycle_id, identity)
+    rows = db.execute(select(BallotChoice.proposal_id, BallotChoice.points).join(Ballot).where(
+        Ballot.cycle_id == cycle_id, Ballot.voter_tag == tag))
+    return {codes[proposal_id]: points for proposal_id, points in rows if proposal_id in codes}

@@ -34,14 +34,16 @@ The flow, screen by screen (answers it keeps are named pb_*):
   gender, age band and the Washington Group short question, each skippable. Declining stores
   "skipped" answers so nobody is asked twice. VoterProfile holds the contact, never a ballot.
 
-Lookups read the database through the session factory; a cycle's proposals are cached for
-VIEW_TTL seconds (they are fixed while voting is open), its phase is always read fresh.
+Lookups read the database through the session factory, which inside a USSD hop is one session
+shared by the hop's lookups and effects (app.services.hop_db). Places, open cycles and a cycle's
+ballot (proposals, phase) are kept between hops while the reference data revision stays the
+same (app.services.hop_cache: an officer's edit is seen from the next hop); the cast reads the
+phase again in its own transaction before it writes.
 `PbFlows()` without a database is what `baraza flows check` uses: names and sizes only.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +55,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import (
     Ballot,
     Channel,
+    Contact,
     Cycle,
     Organization,
     Phase,
@@ -85,10 +88,13 @@ from app.pb.ballot_text import (
     summary_text,
 )
 from app.pb.drafts import Draft, DraftStore
+from app.pb.flow_places import OpenCycles, PlaceTree
 from app.pb.proposals import accepted
 from app.pb.sms_votes import RECEIPT_WORDS
 from app.pb.voters import InvalidNationalId, Keyring, normalise_national_id
 from app.services import contacts, outbox
+from app.services.hop_cache import HopCache, Revision
+from app.services.hop_db import HopSessions, hop_notes, hop_sessions, remembered
 
 if TYPE_CHECKING:
     from app.engine import Effect
@@ -113,9 +119,9 @@ SORRY_REFUSED = N_("Sorry, your vote in {cycle} was not recorded. Please dial {u
                    "again.")
 
 PLACE_NAME_LENGTH = 30
+FRESH_RECEIPTS = "pb.fresh_receipts"  # hop note: (cycle id, receipt) made up in this hop
 RECEIPT_LENGTH = ballots.RECEIPT_DIGITS
 CYCLE_NAME_IN_SMS = 40
-VIEW_TTL = 30.0  # seconds a cycle's proposal list is reused between hops
 
 PROFILE_VALUES = {
     GENDER: ("female", "male", "other"),
@@ -133,6 +139,7 @@ class Item:
     title: str
     titles: Mapping[str, str]
     cost: int
+    proposal_id: int = 0
 
     def title_in(self, language: str) -> str:
         return self.titles.get(language) or self.title
@@ -140,7 +147,8 @@ class Item:
 
 @dataclass(frozen=True)
 class BallotView:
-    """What the ballot screens show of a cycle; cached, so never trusted for its phase."""
+    """What the ballot screens show of a cycle, as of the hop's reference data revision
+    (app.services.hop_cache); the cast reads the phase again before it writes."""
 
     cycle_id: int
     organization_id: int
@@ -148,13 +156,16 @@ class BallotView:
     spec: BallotSpec
     currency: str
     items: tuple[Item, ...]
+    phase: str = Phase.VOTING
+    round: str = ""
+    place_id: int = 0
 
     @classmethod
     def of(cls, cycle: Cycle, currency: str) -> BallotView:
-        items = tuple(Item(p.code, p.title, dict(p.titles or {}), p.cost)
+        items = tuple(Item(p.code, p.title, dict(p.titles or {}), p.cost, p.id)
                       for p in accepted(cycle))
         return cls(cycle.id, cycle.organization_id, cycle.name, ballots.spec_for(cycle),
-                   currency, items)
+                   currency, items, cycle.phase, cycle.round, cycle.place_id)
 
     def item(self, code: int) -> Item | None:
         return next((i for i in self.items if i.code == code), None)
@@ -168,13 +179,19 @@ def _plain(text: str) -> str:
 class PbFlows:
     """The vote flow's capabilities; built once by the runtime with its database and keys."""
 
-    sessions: sessionmaker[Session] | None = None
+    sessions: sessionmaker[Session] | HopSessions | None = None
     keyring: Keyring | None = None
     drafts: DraftStore | None = None
     gettext_for: Callable[[str], Gettext] = lambda language: _plain
     clock: Callable[[], float] = time.monotonic
-    _views: dict[int, tuple[float, BallotView]] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Reference data's revision; without it nothing is kept between lookups.
+    revision: Revision | None = None
+    _cache: HopCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Inside a USSD hop every lookup shares the hop's session (app.services.hop_db).
+        self.sessions = hop_sessions(self.sessions) if self.sessions is not None else None
+        self._cache = HopCache(self.revision, self.clock)
 
     # -- what the host registers ---------------------------------------------------------
 
@@ -222,29 +239,32 @@ class PbFlows:
         """'none', or the round's voter key ('phone' / 'national_id') with the round saved."""
         if not self.online:
             return "none"
-        with self.sessions() as db:
-            round_name = rounds.open_round(db, _org(q))
-            if round_name is None:
-                return "none"
-            by_id = rounds.uses_national_id(db, _org(q), round_name)
+        open_cycles = self._open_cycles(_org(q))
+        round_name = open_cycles.open_round()
+        if round_name is None:
+            return "none"
+        by_id = open_cycles.uses_national_id(round_name)
         return Update("national_id" if by_id else "phone", {ROUND: round_name, NID: ""})
 
     def where(self, q: Query) -> object:
         """'open' (registered, cycle found), 'elsewhere' (registered, nothing open there),
         'suggest' (the contact's ward has a vote) or 'new' (ask for the ward)."""
+        org, round_name = _org(q), q.answers.get(ROUND, "")
+        tree, open_cycles = self._places(org), self._open_cycles(org)
         with self.sessions() as db:
-            org, round_name = _org(q), q.answers.get(ROUND, "")
-            place = ballots.registered_place(db, self.keyring, org, round_name, _identity(q))
-            if place is None:
-                contact = contacts.find_contact(db, org, q.msisdn)
-                ward = db.get(Place, contact.ward_id) if contact and contact.ward_id else None
-                if ward is not None and rounds.cycle_in_round(db, org, round_name, ward):
-                    return Update("suggest", {WARD: str(ward.id)})
+            place_id = ballots.registered_place_id(db, self.keyring, org, round_name,
+                                                   _identity(q))
+            if place_id is None:
+                contact = _contact(db, org, q.msisdn)
+                ward_id = contact.ward_id if contact else None
+                if ward_id in tree.names and open_cycles.cycle_in_round(round_name,
+                                                                        tree.chain(ward_id)):
+                    return Update("suggest", {WARD: str(ward_id)})
                 return "new"
-            cycle = rounds.cycle_in_round(db, org, round_name, place)
-            if cycle is None:
-                return Update("elsewhere", {PLACE: str(place.id)})
-            return Update("open", {PLACE: str(place.id), CYCLE: str(cycle.id)})
+        cycle = open_cycles.cycle_in_round(round_name, tree.chain(place_id))
+        if cycle is None:
+            return Update("elsewhere", {PLACE: str(place_id)})
+        return Update("open", {PLACE: str(place_id), CYCLE: str(cycle.id)})
 
     def place_name(self, q: Query) -> str:
         return self._name_of(q, q.answers.get(PLACE, ""))
@@ -254,38 +274,36 @@ class PbFlows:
 
     def areas(self, q: Query) -> object:
         """'many' sub-counties to choose from, or 'one' (saved, the step is skipped)."""
-        with self.sessions() as db:
-            groups = _groups(db, _org(q))
+        groups = self._places(_org(q)).groups()
         if len(groups) > 1:
             return "many"
         only = groups[0] if groups else None
-        return Update("one", {SUB: str(only.id) if only is not None else TOP})
+        return Update("one", {SUB: str(only) if only is not None else TOP})
 
     def subcounties(self, q: Query) -> list[Choice]:
         if not self.online:
             return []
-        with self.sessions() as db:
-            return [Choice(p.name, str(p.id)) for p in _groups(db, _org(q)) if p is not None]
+        tree = self._places(_org(q))
+        return [Choice(tree.names.get(p, ""), str(p)) for p in tree.groups() if p is not None]
 
     def wards(self, q: Query) -> list[Choice]:
         if not self.online:
             return []
         sub = q.answers.get(SUB, TOP)
         parent = None if sub == TOP or not sub.isdigit() else int(sub)
-        with self.sessions() as db:
-            return [Choice(p.name, str(p.id)) for p in _leaves(db, _org(q))
-                    if p.parent_id == parent]
+        tree = self._places(_org(q))
+        return [Choice(tree.names[p], str(p)) for p in tree.leaves if tree.parents[p] == parent]
 
     def ward_check(self, q: Query) -> object:
         """'open' with the cycle saved, or 'none' when the ward has no open cycle."""
-        with self.sessions() as db:
-            ward = _place(db, _org(q), q.answers.get(WARD, ""))
-            if ward is None:
-                return "none"
-            cycle = rounds.cycle_in_round(db, _org(q), q.answers.get(ROUND, ""), ward)
-            if cycle is None:
-                return "none"
-            return Update("open", {CYCLE: str(cycle.id), PLACE: str(ward.id)})
+        org, ward = _org(q), _int(q.answers.get(WARD, ""))
+        tree = self._places(org)
+        if ward not in tree.names:
+            return "none"
+        cycle = self._open_cycles(org).cycle_in_round(q.answers.get(ROUND, ""), tree.chain(ward))
+        if cycle is None:
+            return "none"
+        return Update("open", {CYCLE: str(cycle.id), PLACE: str(ward)})
 
     # -- the ballot ------------------------------------------------------------------------
 
@@ -302,8 +320,8 @@ class PbFlows:
             selection, note = decode(draft.selection), "resumed"
         else:
             with self.sessions() as db:
-                cycle = db.get(Cycle, view.cycle_id)
-                selection = ballots.selection_of(db, self.keyring, cycle, _identity(q))
+                selection = ballots.selection_in(db, self.keyring, view.cycle_id, _identity(q),
+                                                 {i.proposal_id: i.code for i in view.items})
             note = "voted" if selection else ""
         start = encode(_known(view, selection))
         return Update("ok", {SEL: start, BASE: start, NOTE: note})
@@ -364,12 +382,12 @@ class PbFlows:
         return Update("ok", {SEL: encode(changed), NOTE: note})
 
     def review(self, q: Query) -> object:
-        """'ok' to the summary, 'fix' back to the ballot with a note, or 'closed'."""
-        with self.sessions() as db:
-            cycle = _cycle(db, q)
-            if cycle is None or cycle.phase != Phase.VOTING:
-                return "closed"
-            return _judged(ballots.spec_for(cycle), _selection(q))
+        """'ok' to the summary, 'fix' back to the ballot with a note, or 'closed'. Judged on
+        the list the ballot showed; `recheck` judges on the database's before the receipt."""
+        view = self._view(q)
+        if view is None or view.phase != Phase.VOTING:
+            return "closed"
+        return _judged(view.spec, _selection(q))
 
     def summary(self, q: Query) -> str:
         view = self._view(q)
@@ -380,14 +398,17 @@ class PbFlows:
         return summary_text(view.spec, _selection(q), titles, view.currency, _)
 
     def recheck(self, q: Query) -> object:
-        """Right before the receipt: 'ok', 'closed', 'wrong_place' or 'fix'."""
+        """Right before the receipt: 'ok', 'closed', 'wrong_place' or 'fix'. On the data as
+        of this hop (see BallotView); the cast checks the phase again as it writes."""
+        view = self._view(q)
+        if view is None or view.phase != Phase.VOTING:
+            return "closed"
         with self.sessions() as db:
-            cycle = _cycle(db, q)
-            if cycle is None or cycle.phase != Phase.VOTING:
-                return "closed"
-            if not ballots.may_vote_in(db, self.keyring, cycle, _identity(q)):
-                return "wrong_place"
-            return _judged(ballots.spec_for(cycle), _selection(q))
+            place_id = ballots.registered_place_id(db, self.keyring, view.organization_id,
+                                                   view.round, _identity(q))
+        if place_id is None or view.place_id not in self._places(_org(q)).chain(place_id):
+            return "wrong_place"
+        return _judged(view.spec, _selection(q))
 
     def new_receipt(self, q: Query) -> str:
         """A fresh receipt; the same one when this session confirms the same choices again."""
@@ -397,11 +418,15 @@ class PbFlows:
                 and draft.selection == q.answers.get(SEL, "")):
             return draft.receipt
         with self.sessions() as db:
-            return ballots.new_receipt(db, self.keyring, cycle_id)
+            receipt = ballots.new_receipt(db, self.keyring, cycle_id)
+        notes = hop_notes()
+        if notes is not None:  # no ballot has it: the cast of this hop need not look again
+            notes.setdefault(FRESH_RECEIPTS, set()).add((cycle_id, receipt))
+        return receipt
 
     def profile_wanted(self, q: Query) -> bool:
         with self.sessions() as db:
-            contact = contacts.find_contact(db, _org(q), q.msisdn)
+            contact = _contact(db, _org(q), q.msisdn)
             return contact is None or db.scalar(select(VoterProfile.id).where(
                 VoterProfile.contact_id == contact.id)) is None
 
@@ -436,28 +461,29 @@ class PbFlows:
         identity = answers.get(NID) or ctx.msisdn
         tag = self.keyring.ballot_tag(cycle.id, identity)
         receipt = answers.get(RECEIPT, "")
-        if receipt and db.scalar(select(Ballot.id).where(
+        if receipt and not _fresh(cycle.id, receipt) and db.scalar(select(Ballot.id).where(
                 Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag,
                 Ballot.receipt_tag == self.keyring.receipt_tag(cycle.id, receipt))) is not None:
             return []  # this very confirm was applied before
-        organization = db.get(Organization, ctx.organization_id)
-        contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)
+        ussd_code, sms_code = self._codes(ctx.organization_id)
+        contact = (_contact(db, ctx.organization_id, ctx.msisdn)
+                   or contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn))
         _ = self.gettext_for(effect.language)
         name = cycle.name[:CYCLE_NAME_IN_SMS]
         try:
             cast = ballots.cast_ballot(db, self.keyring, cycle, identity, decode(
-                answers.get(SEL, "")), "ussd", contact.id, receipt or None)
+                answers.get(SEL, "")), "ussd", contact.id, receipt or None,
+                self._places(ctx.organization_id).chain)
         except ballots.VoteRefused as refused:
             sorry = SORRY_CLOSED if refused.refusal == ballots.Refusal.NOT_OPEN else SORRY_REFUSED
-            body = fill(_(sorry), cycle=name, ussd=rounds.ussd_code(organization))
+            body = fill(_(sorry), cycle=name, ussd=ussd_code)
         else:
             if self.drafts is not None:  # confirmed: nothing to resume; a replay finds it
                 self.drafts.put(tag, Draft(ctx.session_id, answers.get(SEL, ""),
                                            answers.get(BASE, ""), cast.receipt))
-            sms_codes = organization.addresses_for(Channel.SMS)
             body = fill(_(RECEIPT_SMS), cycle=name, receipt=cast.receipt,
                         word=RECEIPT_WORDS.get(effect.language, RECEIPT_WORDS["en"]),
-                        short_code=sms_codes[0] if sms_codes else "")
+                        short_code=sms_code)
         message = outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY)
         return [message.id]
 
@@ -483,20 +509,36 @@ class PbFlows:
         cycle_id = _int(q.answers.get(CYCLE))
         if not self.online or not cycle_id:
             return None
-        now = self.clock()
-        with self._lock:
-            hit = self._views.get(cycle_id)
-        if hit is not None and hit[0] > now:
-            view = hit[1]
-        else:
+        view = self._cache.get(("view", cycle_id), lambda: self._load_view(cycle_id))
+        return view if view is not None and view.organization_id == _org(q) else None
+
+    def _load_view(self, cycle_id: int) -> BallotView | None:
+        with self.sessions() as db:
+            cycle = db.get(Cycle, cycle_id)
+            if cycle is None:
+                return None
+            return BallotView.of(cycle, db.get(Organization, cycle.organization_id).currency)
+
+    def _places(self, organization_id: int) -> PlaceTree:
+        def load() -> PlaceTree:
             with self.sessions() as db:
-                cycle = db.get(Cycle, cycle_id)
-                if cycle is None:
-                    return None
-                view = BallotView.of(cycle, db.get(Organization, cycle.organization_id).currency)
-            with self._lock:
-                self._views[cycle_id] = (now + VIEW_TTL, view)
-        return view if view.organization_id == _org(q) else None
+                return PlaceTree.load(db, organization_id)
+        return self._cache.get(("places", organization_id), load)
+
+    def _codes(self, organization_id: int) -> tuple[str, str]:
+        """What residents dial and the short code they text, for the receipt SMS."""
+        def load() -> tuple[str, str]:
+            with self.sessions() as db:
+                organization = db.get(Organization, organization_id)
+                sms_codes = organization.addresses_for(Channel.SMS)
+                return rounds.ussd_code(organization), sms_codes[0] if sms_codes else ""
+        return self._cache.get(("codes", organization_id), load)
+
+    def _open_cycles(self, organization_id: int) -> OpenCycles:
+        def load() -> OpenCycles:
+            with self.sessions() as db:
+                return OpenCycles.load(db, organization_id)
+        return self._cache.get(("open_cycles", organization_id), load)
 
     def _draft(self, cycle_id: int, q: Query) -> Draft | None:
         if self.drafts is None or not cycle_id:
@@ -506,9 +548,7 @@ class PbFlows:
     def _name_of(self, q: Query, place_id: str) -> str:
         if not self.online:
             return ""
-        with self.sessions() as db:
-            place = _place(db, _org(q), place_id)
-            return place.name[:PLACE_NAME_LENGTH] if place else ""
+        return self._places(_org(q)).names.get(_int(place_id), "")[:PLACE_NAME_LENGTH]
 
 
 def national_id(raw: str) -> Valid | Invalid:
@@ -564,11 +604,6 @@ def _judged(spec: BallotSpec, selection: dict[int, int]) -> object:
     return Update("fix", {NOTE: _note(verdict, spec, {})})
 
 
-def _cycle(db: Session, q: Query) -> Cycle | None:
-    cycle = db.get(Cycle, _int(q.answers.get(CYCLE)))
-    return cycle if cycle is not None and cycle.organization_id == _org(q) else None
-
-
 def _place(db: Session, organization_id: int, place_id: str) -> Place | None:
     place = db.get(Place, _int(place_id)) if _int(place_id) else None
     return place if place is not None and place.organization_id == organization_id else None
@@ -578,14 +613,18 @@ def _leaves(db: Session, organization_id: int) -> list[Place]:
     """Places with no places inside them: where residents live (wards, districts)."""
     parents = select(Place.parent_id).where(Place.organization_id == organization_id,
                                             Place.parent_id.is_not(None))
-    return list(db.scalars(select(Place).where(Place.organization_id == organization_id,
-                                               Place.id.not_in(parents))
-                           .order_by(Place.name, Place.id)))
+    return remembered(db, ("leaves", organization_id), lambda: list(db.scalars(
+        select(Place).where(Place.organization_id == organization_id, Place.id.not_in(parents))
+        .order_by(Place.name, Place.id))))
 
 
-def _groups(db: Session, organization_id: int) -> list[Place | None]:
-    """The parents of the leaves (sub-counties), by name; None for leaves with no parent."""
-    parents: dict[int | None, Place | None] = {}
-    for leaf in _leaves(db, organization_id):
-        parents.setdefault(leaf.parent_id, leaf.parent)
-    return sorted(parents.values(), key=lambda p: ("" if p is None else p.name, p and p.id))
+def _fresh(cycle_id: int, receipt: str) -> bool:
+    """This hop made the receipt up and found no ballot with it (`new_receipt`)."""
+    notes = hop_notes()
+    return notes is not None and (cycle_id, receipt) in notes.get(FRESH_RECEIPTS, ())
+
+
+def _contact(db: Session, organization_id: int, msisdn: str) -> Contact | None:
+    """The caller's contact; at Confirm both the profile question and the cast want it."""
+    return remembered(db, ("contact", organization_id, msisdn),
+                      lambda: contacts.find_contact(db, organization_id, msisdn))

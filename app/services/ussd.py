@@ -32,6 +32,7 @@ from app.services.flow_host import (
     apply_effects,
     session_vars,
 )
+from app.services.hop_db import HopSessions, hop_sessions
 from app.services.ussd_sessions import Envelope, SessionStore
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def end(text: str) -> str:
 class UssdGateway:
     engine: Engine
     store: SessionStore
-    sessions: sessionmaker[Session]
+    sessions: sessionmaker[Session] | HopSessions
     gettext_for: Callable[[str], Callable[[str], str]]
     handlers: Mapping[str, EffectHandler] = field(default_factory=lambda: dict(EFFECT_HANDLERS))
     # Hands SMS queued by effects (receipts) to the sender, after commit; never AT in a hop.
@@ -70,8 +71,15 @@ class UssdGateway:
             log.exception("USSD hop failed (session %s)", hop.session_id[:40])
             return end(FAILED)
 
+    def __post_init__(self) -> None:
+        self.sessions = hop_sessions(self.sessions)  # shared with the lookups' PbFlows
+
     def answer(self, hop: UssdHop) -> str:
         """The full reply body for a hop, starting with CON or END."""
+        with self.sessions.hop():  # one database session for the whole hop (app.services.hop_db)
+            return self._answer(hop)
+
+    def _answer(self, hop: UssdHop) -> str:
         if not hop.session_id:
             return end(FAILED)
         envelope = self.store.get(hop.session_id)

@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 from redis import Redis
 
+from app.services.hop_cache import REVISION_KEY, note_revision
+
 
 @dataclass(frozen=True)
 class Envelope:
@@ -40,7 +42,9 @@ class RedisSessionStore:
         self.ttl = ttl_seconds
 
     def get(self, session_id: str) -> Envelope | None:
-        raw = self.redis.get(_key(session_id))
+        # The reference data revision comes along: most hops would ask for it next.
+        raw, revision = self.redis.mget(_key(session_id), REVISION_KEY)
+        note_revision(revision)
         return Envelope.loads(raw) if raw else None
 
     def put(self, session_id: str, envelope: Envelope) -> None:
