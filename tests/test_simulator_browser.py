@@ -53,9 +53,11 @@ def test_dial_choose_english_then_kiswahili(page: Page):
     expect(screen).to_contain_text("1. Toa malalamiko\n2. Fuatilia malalamiko")
     answer(page, "2")
     expect(screen).to_contain_text("Andika kumbukumbu ya malalamiko")
-    answer(page, "1")  # not a reference: asked once more, then the session ends
-    answer(page, "1")
-    expect(screen).to_contain_text("1 pia si kumbukumbu ya malalamiko")
+    answer(page, "1")  # one digit is no reference: asked for again, with an example
+    expect(screen).to_contain_text("Tafadhali andika kumbukumbu, mfano 4829137.")
+    answer(page, "12")  # digits whose check digit fails: "mistyped", once more, then the end
+    answer(page, "12")
+    expect(screen).to_contain_text("12 pia si kumbukumbu ya malalamiko")
     expect(page.get_by_label("Answer")).to_be_disabled()  # END: the session is over
 
     # A new session remembers the choice: straight to the Kiswahili menu.
