@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.audience import Audience, Recipient, resolve
@@ -89,7 +89,19 @@ def materialise(sessions: sessionmaker[Session], campaign_id: int,
                      {"recipients": campaign.recipient_count},
                      organization_id=campaign.organization_id)
     log.info("campaign %s: %d recipients written", campaign_id, added)
+    _refresh_statistics(sessions)
     return added
+
+
+def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
+    """PostgreSQL: re-sample the tables a campaign just grew, before its first wave. With
+    stale statistics the planner takes the rows being sent for rare and reaches them through
+    the status index (every row of the wave read for each batch) instead of by id; autovacuum
+    would get there, but only after the sending has started."""
+    with sessions() as db:
+        if db.get_bind().dialect.name == "postgresql":
+            db.execute(text("ANALYZE outbox_messages, campaign_recipients"))
+            db.commit()
 
 
 def _write_chunk(db: Session, campaign: Campaign, organization: Organization,
@@ -103,7 +115,8 @@ def _write_chunk(db: Session, campaign: Campaign, organization: Organization,
     hinted = set(db.scalars(select(StopHint.msisdn).where(
         StopHint.organization_id == organization.id,
         StopHint.msisdn.in_([r.msisdn for r in todo]))))
-    rows = []
+    # Plain inserts, not ORM objects: a 100,000-recipient campaign is 200,000 rows.
+    hints, messages, languages = [], [], []
     for recipient in todo:
         language = message_language(recipient.language, campaign.messages,
                                     organization.default_language)
@@ -112,20 +125,23 @@ def _write_chunk(db: Session, campaign: Campaign, organization: Organization,
                                                     "org": organization.name})
         if recipient.msisdn not in hinted:
             body = with_stop_hint(body, gettext_for(language)(STOP_HINT))
-            db.add(StopHint(organization_id=organization.id, msisdn=recipient.msisdn,
-                            campaign_id=campaign.id))
-        message = OutboxMessage(organization_id=organization.id, msisdn=recipient.msisdn,
-                                body=body, sender=organization.sms_sender,
-                                lane=SendLane.CAMPAIGN, status=OutboxStatus.QUEUED,
-                                campaign_id=campaign.id)
-        rows.append((recipient, language, message))
-    db.add_all([message for _, _, message in rows])
-    db.flush()
-    db.add_all([CampaignRecipient(campaign_id=campaign.id, msisdn=recipient.msisdn,
-                                  contact_id=recipient.contact_id, language=language,
-                                  outbox_message_id=message.id, state=RecipientState.QUEUED)
-                for recipient, language, message in rows])
-    return len(rows)
+            hints.append({"organization_id": organization.id, "msisdn": recipient.msisdn,
+                          "campaign_id": campaign.id})
+        messages.append({"organization_id": organization.id, "msisdn": recipient.msisdn,
+                         "body": body, "sender": organization.sms_sender,
+                         "lane": SendLane.CAMPAIGN, "status": OutboxStatus.QUEUED,
+                         "campaign_id": campaign.id})
+        languages.append(language)
+    if hints:
+        db.execute(insert(StopHint), hints)
+    message_ids = db.scalars(insert(OutboxMessage).returning(
+        OutboxMessage.id, sort_by_parameter_order=True), messages).all()
+    db.execute(insert(CampaignRecipient), [
+        {"campaign_id": campaign.id, "msisdn": recipient.msisdn,
+         "contact_id": recipient.contact_id, "language": language,
+         "outbox_message_id": message_id, "state": RecipientState.QUEUED}
+        for recipient, language, message_id in zip(todo, languages, message_ids, strict=True)])
+    return len(todo)
 
 
 def advance(sessions: sessionmaker[Session], dispatcher: Dispatcher, campaign_id: int,
@@ -151,11 +167,18 @@ def advance(sessions: sessionmaker[Session], dispatcher: Dispatcher, campaign_id
             return wait
         campaign.next_step_at = now
         campaign.started_at = campaign.started_at or now
-        picked = db.execute(
-            select(CampaignRecipient.id, CampaignRecipient.outbox_message_id)
-            .where(CampaignRecipient.campaign_id == campaign_id,
+        # Picked and marked in one statement: no list of a wave's ids goes back and forth.
+        wave_ids = (select(CampaignRecipient.id)
+                    .where(CampaignRecipient.campaign_id == campaign_id,
+                           CampaignRecipient.state == RecipientState.QUEUED)
+                    .order_by(CampaignRecipient.id).limit(wave))
+        picked = list(db.scalars(
+            update(CampaignRecipient)
+            .where(CampaignRecipient.id.in_(wave_ids),
                    CampaignRecipient.state == RecipientState.QUEUED)
-            .order_by(CampaignRecipient.id).limit(wave)).all()
+            .values(state=RecipientState.DISPATCHED, dispatched_at=now)
+            .returning(CampaignRecipient.outbox_message_id)
+            .execution_options(synchronize_session=False)))
         if not picked:
             campaign.status = CampaignStatus.COMPLETED
             campaign.finished_at = now
@@ -163,12 +186,7 @@ def advance(sessions: sessionmaker[Session], dispatcher: Dispatcher, campaign_id
             audit.record(db, None, "campaign.complete", "campaign", campaign_id, {},
                          organization_id=campaign.organization_id)
             return None
-        db.execute(update(CampaignRecipient)
-                   .where(CampaignRecipient.id.in_([r.id for r in picked]),
-                          CampaignRecipient.state == RecipientState.QUEUED)
-                   .values(state=RecipientState.DISPATCHED, dispatched_at=now)
-                   .execution_options(synchronize_session=False))
-    dispatcher.send_sms([r.outbox_message_id for r in picked], SendLane.CAMPAIGN)
+    dispatcher.send_sms(sorted(i for i in picked if i is not None), SendLane.CAMPAIGN)
     return 0
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns import holds
@@ -20,7 +21,7 @@ from app.campaigns.quiet_hours import (
 )
 from app.channels.sms_out import RecipientOutcome, SmsBackend, Verdict
 from app.db.base import utcnow
-from app.db.models import Organization, OutboxMessage, SendLane
+from app.db.models import Organization, SendLane
 from app.services import outbox
 from app.services.send_rate import SendRateLimiter
 
@@ -57,11 +58,13 @@ class SendReport:
 
 @dataclass
 class SmsSender:
-    """Claim (committed), mark the batch CALLING (committed), call AT, record (committed).
+    """Claim (committed), mark the batch CALLING (committed), call AT, record (committed with
+    the next batch's CALLING, see _send_batch).
 
-    Each step is its own transaction, so a worker killed at any point leaves rows saying how
-    far they got: SENDING rows never reached AT and the relay queues them again; CALLING rows
-    may have, and become UNCERTAIN instead of being sent twice (app.services.outbox_relay).
+    Each step is committed before the next one starts, so a worker killed at any point leaves
+    rows saying how far they got: SENDING rows never reached AT and the relay queues them
+    again; CALLING rows may have, and become UNCERTAIN instead of being sent twice
+    (app.services.outbox_relay).
     """
 
     sessions: sessionmaker[Session]
@@ -76,8 +79,9 @@ class SmsSender:
 
     def send(self, outbox_ids: Iterable[int]) -> SendReport:
         """Send what is still QUEUED among `outbox_ids`; rows already claimed are skipped."""
-        # One session (one connection checkout) for the whole job, one transaction per step.
-        with self.sessions() as db:
+        # One session on one connection for the whole job (no checkout and ping per
+        # transaction), one transaction per step.
+        with self._session() as db:
             with db.begin():
                 rows = outbox.claim(db, outbox_ids)  # committed before AT hears of them
                 held = outbox.hold_suppressed(db, rows)
@@ -87,11 +91,12 @@ class SmsSender:
                 self._put_back(db, waiting, "campaign paused")
             rows = [r for r in rows if r.id not in held and r.id not in waiting]
             tally = _Tally(suppressed=len(held))
+            answered: _Answered | None = None
             for batch in batches(rows, self.batch_size):
-                if tally.paused and batch[0].lane == SendLane.CAMPAIGN:
-                    self._release(db, batch, tally)  # the account is held: the rest would fail
-                    continue
-                self._send_batch(db, batch, tally)
+                answered = self._send_batch(db, batch, answered, tally)
+            if answered is not None:
+                with db.begin():
+                    self._record(db, answered, tally)
         report = tally.report()
         log.info("sent %d SMS via %s: %d accepted, %d failed, %d to retry, %d suppressed, "
                  "%d uncertain, %d paused", tally.total, self.backend.name, report.sent,
@@ -101,32 +106,74 @@ class SmsSender:
             self.on_pause(report.paused)
         return report
 
-    def _send_batch(self, db: Session, batch: list[OutboxMessage], tally: _Tally) -> None:
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        engine = self.sessions.kw.get("bind")
+        if not isinstance(engine, Engine):
+            with self.sessions() as db:
+                yield db
+            return
+        # Each commit ends the connection's transaction; the connection itself is kept.
+        with engine.connect() as connection, self.sessions(bind=connection) as db:
+            yield db
+
+    def _send_batch(self, db: Session, batch: list[outbox.Claimed], answered: _Answered | None,
+                    tally: _Tally) -> _Answered | None:
+        """Record the previous batch's answers and mark this batch CALLING in one commit,
+        then call AT; returns this batch's answers, recorded with the next batch or at the end.
+
+        The previous batch is recorded first, so a hold it met stops this batch, and this
+        batch is marked only once AT has answered the previous one: a request that hangs
+        leaves its own rows CALLING and the next ones SENDING, as with a commit per step.
+        """
         first = batch[0]
-        if self.limiter is not None:
+        if answered is not None and self._limited():
+            with db.begin():  # its answers are not kept waiting for the rate limit
+                self._record(db, answered, tally)
+            answered = None
+        if self.limiter is not None and not self._held(batch, tally):
             self.limiter.acquire(first.sender, len(batch))
         with db.begin():
+            if answered is not None:
+                self._record(db, answered, tally)
+            if self._held(batch, tally):
+                self._release(db, batch, tally)  # the account is held: the rest would fail
+                return None
             calling = outbox.start_calling(db, [r.id for r in batch])
         batch = [r for r in batch if r.id in calling]  # the relay may have taken some back
         if not batch:
-            return
+            return None
         answers = self.backend.send(first.sender, first.body, [r.msisdn for r in batch])
-        outcomes = {row.id: answers.get(row.msisdn) or RecipientOutcome(
-            Verdict.FAILED, error="backend gave no outcome") for row in batch}
-        with db.begin():
-            recorded = outbox.record(db, outcomes, self.backend.name, MAX_ATTEMPTS)
-            retries = _retries(recorded.retry, self._windows(db, recorded.retry), self.clock())
-            if recorded.paused:
-                tally.reason = tally.reason or recorded.hold_reason
-                paused = set(recorded.paused)
-                holds.hold(db, [r for r in batch if r.id in paused], tally.reason or "held",
-                           self.clock())
+        return _Answered(batch, {row.id: answers.get(row.msisdn) or RecipientOutcome(
+            Verdict.FAILED, error="backend gave no outcome") for row in batch})
+
+    @staticmethod
+    def _held(batch: list[outbox.Claimed], tally: _Tally) -> bool:
+        return bool(tally.paused) and batch[0].lane == SendLane.CAMPAIGN
+
+    def _limited(self) -> bool:
+        return self.limiter is not None and self.limiter.per_second > 0
+
+    def _record(self, db: Session, answered: _Answered, tally: _Tally) -> None:
+        """Store a batch's answers, schedule its retries and hold its campaign if AT refused
+        the account; inside the caller's transaction."""
+        batch, outcomes = answered.batch, answered.outcomes
+        recorded = outbox.record(db, batch, outcomes, self.backend.name, MAX_ATTEMPTS)
+        retrying = list(recorded.retry)
+        now = self.clock()
+        retries = _retries(retrying, self._windows(db, retrying), now)
+        for retry in retries:
+            outbox.schedule_retry(db, retry.ids, now + timedelta(seconds=retry.delay))
+        if recorded.paused:
+            tally.reason = tally.reason or recorded.hold_reason
+            paused = set(recorded.paused)
+            holds.hold(db, [r for r in batch if r.id in paused], tally.reason or "held",
+                       self.clock())
         tally.add(outcomes, recorded, retries)
 
-    def _release(self, db: Session, batch: list[OutboxMessage], tally: _Tally) -> None:
+    def _release(self, db: Session, batch: list[outbox.Claimed], tally: _Tally) -> None:
         ids = [r.id for r in batch]
-        with db.begin():
-            self._put_back(db, ids, f"paused: {tally.reason}")
+        self._put_back(db, ids, f"paused: {tally.reason}")
         tally.paused.extend(ids)
 
     def _put_back(self, db: Session, ids: Iterable[int], reason: str) -> None:
@@ -135,15 +182,23 @@ class SmsSender:
             outbox.release(db, ids, reason)
             holds.requeue_recipients(db, ids)
 
-    def _windows(self, db: Session, rows: Sequence[OutboxMessage]) -> dict[int, _Window]:
+    def _windows(self, db: Session, rows: Sequence[outbox.Retrying]) -> dict[int, _Window]:
         """Time zone and sending window of each organization with a DND refusal among `rows`."""
-        org_ids = sorted({r.organization_id for r in rows if _dnd(r)})
+        org_ids = sorted({r.row.organization_id for r in rows if _dnd(r)})
         if not org_ids:
             return {}
         found = db.execute(select(Organization.id, Organization.timezone,
                                   Organization.campaign_hours)
                            .where(Organization.id.in_(org_ids)))
         return {org_id: (tz, window_for(own, self.default_hours)) for org_id, tz, own in found}
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """A batch AT has answered, not yet recorded."""
+
+    batch: list[outbox.Claimed]
+    outcomes: dict[int, RecipientOutcome]
 
 
 @dataclass
@@ -173,16 +228,16 @@ class _Tally:
                           self.uncertain, tuple(self.paused))
 
 
-def batches(rows: Sequence[OutboxMessage], size: int) -> Iterator[list[OutboxMessage]]:
+def batches(rows: Sequence[outbox.Claimed], size: int) -> Iterator[list[outbox.Claimed]]:
     """Rows sharing sender and body, at most `size` per batch and each number once per batch:
     AT answers per number, so a number twice in one request could not be told apart."""
-    groups: dict[tuple[str | None, str], list[OutboxMessage]] = defaultdict(list)
+    groups: dict[tuple[str | None, str], list[outbox.Claimed]] = defaultdict(list)
     for row in rows:
         groups[(row.sender, row.body)].append(row)
     for pending in groups.values():
         while pending:  # one pass per repeat of a number, rare; each pass is linear
-            later: list[OutboxMessage] = []
-            chunk: list[OutboxMessage] = []
+            later: list[outbox.Claimed] = []
+            chunk: list[outbox.Claimed] = []
             seen: set[str] = set()
             for row in pending:
                 if row.msisdn in seen:
@@ -198,24 +253,25 @@ def batches(rows: Sequence[OutboxMessage], size: int) -> Iterator[list[OutboxMes
             pending = later
 
 
-def _dnd(row: OutboxMessage) -> bool:
-    return row.status_code == DND_CODE and row.lane != SendLane.REPLY
+def _dnd(retrying: outbox.Retrying) -> bool:
+    return retrying.status_code == DND_CODE and retrying.row.lane != SendLane.REPLY
 
 
-def _retries(rows: Sequence[OutboxMessage], windows: dict[int, _Window] | None = None,
+def _retries(rows: Sequence[outbox.Retrying], windows: dict[int, _Window] | None = None,
              now: datetime | None = None) -> tuple[Retry, ...]:
-    """Retries grouped by lane and delay; each row also notes when it is due, so the relay
-    can queue it again if its delayed job is lost (Redis restarted). A DND refusal waits for
-    its organization's next sending window (`windows`: time zone and window by organization)."""
+    """Retries grouped by lane and delay (the caller notes when each row falls due, so the
+    relay can queue it again if its delayed job is lost: Redis restarted). A DND refusal
+    waits for its organization's next sending window (`windows`: time zone and window by
+    organization)."""
     grouped: dict[tuple[SendLane, int], list[int]] = defaultdict(list)
     now = now or utcnow()
     windows = windows or {}
-    for row in rows:
+    for retrying in rows:
+        row = retrying.row
         delay = RETRY_DELAYS[min(row.attempts, len(RETRY_DELAYS)) - 1]
-        if _dnd(row) and row.organization_id in windows:
+        if _dnd(retrying) and row.organization_id in windows:
             tz, window = windows[row.organization_id]
             delay = seconds_until_next_window(now, tz, window) or delay
-        row.next_attempt_at = now + timedelta(seconds=delay)
         grouped[(SendLane(row.lane), delay)].append(row.id)
     return tuple(Retry(lane, delay, tuple(ids)) for (lane, delay), ids in grouped.items())
 
