@@ -203,8 +203,6 @@ def test_the_schedule_keeps_each_session_in_order_and_shuffles_the_rest():
     assert [c.form["id"] for c in order if c.path == "/at/sms"] != in_order
 
 
-@pytest.mark.xfail(strict=True, reason="outbox.record does not look for reports stored before "
-                                       "it (app/services/outbox.py: see issue 7's chaos notes)")
 def test_a_report_that_overtakes_the_record_of_its_send_is_applied(client, runtime):
     """AT can report on a message before the worker has committed the id AT gave it."""
     with runtime.sessions.begin() as db:

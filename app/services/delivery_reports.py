@@ -10,6 +10,7 @@ forever) and, when an UNCERTAIN row for that number exists, reconciles it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -94,6 +95,25 @@ def apply_report(db: Session, message: OutboxMessage, form: DeliveryReportForm) 
     if form.failure_reason.casefold() == BLACKLISTED:
         suppressions.suppress(db, message.organization_id, message.msisdn,
                               SuppressionSource.BLACKLIST_REPORT, now)
+
+
+def apply_waiting(db: Session, accepted: Mapping[str, int]) -> int:
+    """Apply the reports that arrived before their message's AT id was recorded.
+
+    AT can report on a message before the worker that sent it has committed the id AT gave
+    it; such a report was stored unlinked. `accepted` maps the AT ids just recorded to their
+    outbox rows. One SELECT per batch; returns how many reports were linked.
+    """
+    if not accepted:
+        return 0
+    waiting = db.scalars(select(DeliveryReport)
+                         .where(DeliveryReport.at_id.in_(list(accepted)),
+                                DeliveryReport.outbox_message_id.is_(None))).all()
+    for report in sorted(waiting, key=lambda r: (rank(r.status), r.id)):
+        message = db.get(OutboxMessage, accepted[report.at_id], populate_existing=True)
+        report.outbox_message_id = message.id
+        apply_report(db, message, DeliveryReportForm.from_form(report.payload))
+    return len(waiting)
 
 
 def sweep_unreported(sessions: sessionmaker[Session], now: datetime | None = None) -> int:

@@ -22,7 +22,7 @@ from app.db.models import (
     SendLane,
     SuppressionSource,
 )
-from app.services import suppressions
+from app.services import delivery_reports, suppressions
 
 
 def queue_sms(db: Session, organization_id: int, msisdn: str, body: str, lane: SendLane,
@@ -212,6 +212,9 @@ def record(db: Session, rows: Sequence[Claimed], outcomes: Mapping[int, Recipien
         for statement, params in ((_RECORD_ACCEPTED, accepted), (_RECORD, judged)):
             if params:
                 db.execute(statement, params)
+    # A report that overtook this record (AT reported before we stored its id) applies now.
+    delivery_reports.apply_waiting(db, {v["new_at_id"]: v["row_id"] for v in accepted
+                                        if v["new_at_id"]})
     return Recorded(tuple(retry), tuple(paused), gave_up, reason)
 
 
