@@ -96,7 +96,8 @@ def schedule(db: Session, campaign: Campaign, user: User, when: datetime | None)
 
 
 def pause(db: Session, campaign: Campaign, user: User) -> None:
-    """Stop handing waves to the sender (a wave already handed still goes)."""
+    """Stop handing waves to the sender; rows a send job claims after this go back unsent
+    (a request already in flight still completes)."""
     _require(user, campaign.organization_id, OPERATORS, "pause campaigns")
     _expect(campaign, _PAUSABLE, "pause")
     campaign.status = CampaignStatus.PAUSED
