@@ -52,9 +52,9 @@ MESSAGE = {"en": "Budget forum at Wote on Monday. {org}"}  # one body: batches o
 
 
 @pytest.fixture
-def at_settings(settings, fake_at):
-    return settings.with_overrides(at_username=fake_at.username, at_api_key=fake_at.api_key,
-                                   at_api_url=fake_at.url, sms_batch_size=2)
+def at_settings(at_settings):
+    """conftest's, in batches of two: a few recipients make several AT requests."""
+    return at_settings.with_overrides(sms_batch_size=2)
 
 
 @pytest.fixture
