@@ -57,6 +57,7 @@ class Runtime:
     dispatcher: Dispatcher
     keyring: Keyring
     drafts: DraftStore | None = None  # unconfirmed USSD ballots (app.pb.drafts)
+    desk: Desk | None = None  # complaint tickets' SLA policy and catalogs (app.tickets.desk)
 
     def close(self) -> None:
         self.db.dispose()
@@ -116,4 +117,4 @@ def build_runtime(settings: Settings) -> Runtime:
                        send_replies=lambda ids: dispatcher.send_sms(ids, SendLane.REPLY))
     return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd,
                    inbound_sms=inbound_sms, sms_sender=sms_sender, dispatcher=dispatcher,
-                   keyring=keyring, drafts=drafts)
+                   keyring=keyring, drafts=drafts, desk=desk)

@@ -21,5 +21,7 @@ class Desk:
 
 
 def desk_of(runtime) -> Desk:
-    """The desk for a built runtime (its settings were checked when they were loaded)."""
-    return Desk(parse_policy(runtime.settings.ticket_sla_hours), runtime.catalogs.gettext_for)
+    """The desk the runtime built at start (its settings were checked when they were loaded);
+    one for every request and job, rather than the SLA setting parsed again each time."""
+    return runtime.desk or Desk(parse_policy(runtime.settings.ticket_sla_hours),
+                                runtime.catalogs.gettext_for)
