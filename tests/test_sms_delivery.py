@@ -164,7 +164,7 @@ def test_the_sweep_gives_up_on_reports_after_72_hours(runtime):
         db.execute(update(OutboxMessage).where(OutboxMessage.id == buffered)
                    .values(delivery_status="Buffered"))
         db.execute(update(OutboxMessage).where(OutboxMessage.id == delivered)
-                   .values(delivery_status="Success"))
+                   .values(delivery_status="Success", delivered_at=utcnow()))  # as a report does
         db.execute(update(OutboxMessage).where(OutboxMessage.id != recent)
                    .values(sent_at=utcnow() - timedelta(hours=73)))
     set_runtime(runtime)

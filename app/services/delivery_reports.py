@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.channels.at_forms import DeliveryReportForm
 from app.channels.phone import mask
 from app.db.base import utcnow
+from app.db.lists import one_of
 from app.db.models import (
     DeliveryReport,
     DeliveryStatus,
@@ -107,7 +108,7 @@ def apply_waiting(db: Session, accepted: Mapping[str, int]) -> int:
     if not accepted:
         return 0
     waiting = db.scalars(select(DeliveryReport)
-                         .where(DeliveryReport.at_id.in_(list(accepted)),
+                         .where(one_of(db, DeliveryReport.at_id, list(accepted), "at_ids"),
                                 DeliveryReport.outbox_message_id.is_(None))).all()
     for report in sorted(waiting, key=lambda r: (rank(r.status), r.id)):
         message = db.get(OutboxMessage, accepted[report.at_id], populate_existing=True)
@@ -125,8 +126,9 @@ def sweep_unreported(sessions: sessionmaker[Session], now: datetime | None = Non
             .where(OutboxMessage.status == OutboxStatus.SENT,
                    OutboxMessage.backend == "at",
                    OutboxMessage.sent_at < now - REPORT_WAIT,
-                   OutboxMessage.delivery_status.is_(None)
-                   | OutboxMessage.delivery_status.in_(list(INTERMEDIATE)))
+                   # No final report yet (none, or only intermediate ones): a final report,
+                   # and this sweep, set delivered_at. So the partial index is used.
+                   OutboxMessage.delivered_at.is_(None))
             .values(delivery_status=DeliveryStatus.UNKNOWN, delivered_at=now)
         ).rowcount
 

@@ -6,15 +6,17 @@ after commit, so a rolled-back change never sends anything and a sent row always
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ARRAY, ColumnElement, Integer, any_, bindparam, or_, text, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.channels.sms_out import RecipientOutcome, Verdict
 from app.db.base import utcnow
+from app.db.lists import one_of
 from app.db.models import (
     Organization,
     OutboxMessage,
@@ -46,11 +48,19 @@ _IN_FLIGHT = (OutboxStatus.SENDING, OutboxStatus.CALLING)
 
 
 def _id_in(db: Session, ids: list[int]) -> ColumnElement[bool]:
-    """`id IN ids`; on PostgreSQL one array parameter (`id = ANY(...)`), not one parameter per
-    id: a wave's statement stays short, so the driver caches it and the server parses it fast."""
-    if db.get_bind().dialect.name == "postgresql":
-        return _OUTBOX.c.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    return _OUTBOX.c.id.in_(ids)
+    return one_of(db, _OUTBOX.c.id, ids, "ids")
+
+
+def _status_in(*statuses: OutboxStatus) -> ColumnElement[bool]:
+    """The row is still in one of `statuses`: a guard on rows already picked by id.
+
+    Written so that no index can serve it (`status || ''`): the planner must reach the rows by
+    primary key. With the status plain, a stale estimate (statistics taken before a wave was
+    claimed say no row is `sending`) sends it through the status index instead, reading every
+    row of the wave for each batch of a hundred.
+    """
+    unindexed = _OUTBOX.c.status + ""
+    return or_(*(unindexed == status.value for status in statuses))  # no IN: see _WHERE
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +91,7 @@ def claim(db: Session, ids: Iterable[int]) -> list[Claimed]:
     c = _OUTBOX.c
     claimed = db.execute(
         update(_OUTBOX)
-        .where(_id_in(db, wanted), c.status == OutboxStatus.QUEUED)
+        .where(_id_in(db, wanted), _status_in(OutboxStatus.QUEUED))
         .values(status=OutboxStatus.SENDING, attempts=c.attempts + 1,
                 claimed_at=utcnow(), next_attempt_at=None)
         .returning(c.id, c.organization_id, c.msisdn, c.body, c.sender, c.lane,
@@ -97,11 +107,16 @@ def start_calling(db: Session, ids: Iterable[int]) -> set[int]:
     if not wanted:
         return set()
     c = _OUTBOX.c
-    return set(db.scalars(
-        update(_OUTBOX)
-        .where(_id_in(db, wanted), c.status == OutboxStatus.SENDING)
-        .values(status=OutboxStatus.CALLING, calling_at=utcnow())
-        .returning(c.id)))
+    stamp = utcnow()
+    marked = db.execute(update(_OUTBOX)
+                        .where(_id_in(db, wanted), _status_in(OutboxStatus.SENDING))
+                        .values(status=OutboxStatus.CALLING, calling_at=stamp)).rowcount
+    if marked == len(wanted):
+        return set(wanted)
+    # The relay took some back meanwhile (rare): the rows marked by this statement are ours.
+    return set(db.scalars(select(c.id).where(_id_in(db, wanted),
+                                             _status_in(OutboxStatus.CALLING),
+                                             c.calling_at == stamp)))
 
 
 def release(db: Session, ids: Iterable[int], reason: str) -> None:
@@ -109,8 +124,7 @@ def release(db: Session, ids: Iterable[int], reason: str) -> None:
     wanted = sorted(set(ids))
     if wanted:
         db.execute(update(OutboxMessage)
-                   .where(OutboxMessage.id.in_(wanted),
-                          OutboxMessage.status == OutboxStatus.SENDING)
+                   .where(_id_in(db, wanted), _status_in(OutboxStatus.SENDING))
                    .values(status=OutboxStatus.QUEUED, attempts=OutboxMessage.attempts - 1,
                            error=reason[:500]))
 
@@ -133,8 +147,7 @@ def hold_suppressed(db: Session, rows: Sequence[Claimed]) -> set[int]:
         held.add(row.id)
     if held:
         db.execute(update(OutboxMessage)
-                   .where(OutboxMessage.id.in_(sorted(held)),
-                          OutboxMessage.status == OutboxStatus.SENDING)
+                   .where(_id_in(db, sorted(held)), _status_in(OutboxStatus.SENDING))
                    .values(status=OutboxStatus.SUPPRESSED, error="opted out"))
     return held
 
@@ -164,7 +177,7 @@ class Recorded:
 # One statement per shape, run once for all of a batch's rows (executemany); a row no longer
 # SENDING or CALLING (the relay gave up on it) is left as it is.
 _WHERE = (_OUTBOX.c.id == bindparam("row_id"),  # no IN: executemany takes no expanding list
-          or_(*(_OUTBOX.c.status == status for status in _IN_FLIGHT)))
+          _status_in(*_IN_FLIGHT))
 _JUDGED = dict(status=bindparam("new_status"), backend=bindparam("new_backend"),
                status_code=bindparam("new_code"), error=bindparam("new_error"))
 _RECORD = update(_OUTBOX).where(*_WHERE).values(
@@ -207,54 +220,48 @@ def record(db: Session, rows: Sequence[Claimed], outcomes: Mapping[int, Recipien
                 retry.append(Retrying(row, outcome.status_code))
         judged.append(values)
     if db.get_bind().dialect.name == "postgresql":
-        _record_by_arrays(db, accepted, judged, backend, now)
+        waiting = _record_as_json(db, accepted, judged, backend, now)
     else:
         for statement, params in ((_RECORD_ACCEPTED, accepted), (_RECORD, judged)):
             if params:
                 db.execute(statement, params)
+        waiting = {v["new_at_id"]: v["row_id"] for v in accepted if v["new_at_id"]}
     # A report that overtook this record (AT reported before we stored its id) applies now.
-    delivery_reports.apply_waiting(db, {v["new_at_id"]: v["row_id"] for v in accepted
-                                        if v["new_at_id"]})
+    delivery_reports.apply_waiting(db, waiting)
     return Recorded(tuple(retry), tuple(paused), gave_up, reason)
 
 
-# PostgreSQL: one UPDATE per shape whatever the batch size, its rows' values as arrays
-# (unnest), so the server runs one statement rather than one per row.
-_ACCEPTED_BY_ARRAYS = text(
-    "UPDATE outbox_messages AS o SET status = :status, backend = :backend, "
-    "status_code = v.code, error = v.error, at_message_id = v.at_id, cost = v.cost, "
-    "sent_at = :now "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:codes AS integer[]), CAST(:errors AS text[]), "
-    "CAST(:at_ids AS text[]), CAST(:costs AS text[])) AS v(id, code, error, at_id, cost) "
-    "WHERE o.id = v.id AND o.status IN (:sending, :calling)"
+# PostgreSQL: one statement for the whole batch, its rows as one JSON parameter (a single
+# string for the driver to send, where arrays are dumped element by element in Python). It
+# returns only the accepted rows a delivery report is already waiting for (usually none).
+_RECORD_AS_JSON = text(
+    "WITH v AS (SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS v(id integer, "
+    "status text, code integer, error text, at_id text, cost text, undo integer)), "
+    "recorded AS (UPDATE outbox_messages AS o SET status = v.status, backend = :backend, "
+    "status_code = v.code, error = v.error, attempts = o.attempts - v.undo, "
+    "at_message_id = coalesce(v.at_id, o.at_message_id), cost = coalesce(v.cost, o.cost), "
+    "sent_at = CASE WHEN v.status = :sent THEN :now ELSE o.sent_at END "
+    "FROM v WHERE o.id = v.id AND o.status || '' IN (:sending, :calling) "  # see _status_in
+    "RETURNING o.id, o.at_message_id) "
+    "SELECT r.at_message_id, r.id FROM recorded AS r WHERE r.at_message_id IS NOT NULL AND "
+    "EXISTS (SELECT 1 FROM delivery_reports AS d WHERE d.at_id = r.at_message_id "
+    "AND d.outbox_message_id IS NULL)"
 ).bindparams(bindparam("now", type_=_OUTBOX.c.sent_at.type))
-_JUDGED_BY_ARRAYS = text(
-    "UPDATE outbox_messages AS o SET status = v.status, backend = :backend, "
-    "status_code = v.code, error = v.error, attempts = o.attempts - v.undo "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS text[]), "
-    "CAST(:codes AS integer[]), CAST(:errors AS text[]), CAST(:undo AS integer[])) "
-    "AS v(id, status, code, error, undo) "
-    "WHERE o.id = v.id AND o.status IN (:sending, :calling)")
 
 
-def _record_by_arrays(db: Session, accepted: list[dict], judged: list[dict], backend: str,
-                      now: datetime) -> None:
-    common = {"backend": backend, "sending": OutboxStatus.SENDING.value,
-              "calling": OutboxStatus.CALLING.value}
-    if accepted:
-        db.execute(_ACCEPTED_BY_ARRAYS, {
-            **common, "status": OutboxStatus.SENT.value, "now": now,
-            **_columns(accepted, ids="row_id", codes="new_code", errors="new_error",
-                       at_ids="new_at_id", costs="new_cost")})
-    if judged:
-        db.execute(_JUDGED_BY_ARRAYS, {**common, **_columns(
-            judged, ids="row_id", statuses="new_status", codes="new_code",
-            errors="new_error", undo="undo")})
-
-
-def _columns(rows: list[dict], **names: str) -> dict[str, list]:
-    """Row dicts to one list per column: {array name: [row[key] for each row]}."""
-    return {array: [row[key] for row in rows] for array, key in names.items()}
+def _record_as_json(db: Session, accepted: list[dict], judged: list[dict], backend: str,
+                    now: datetime) -> dict[str, int]:
+    """Write the batch's outcomes; returns {AT id: row id} of rows with a waiting report."""
+    rows = [{"id": v["row_id"], "status": v["new_status"], "code": v["new_code"],
+             "error": v["new_error"], "at_id": v.get("new_at_id"), "cost": v.get("new_cost"),
+             "undo": v.get("undo", 0)} for v in (*accepted, *judged)]
+    if not rows:
+        return {}
+    waiting = db.execute(_RECORD_AS_JSON, {
+        "rows": json.dumps(rows), "backend": backend, "now": now,
+        "sent": OutboxStatus.SENT.value, "sending": OutboxStatus.SENDING.value,
+        "calling": OutboxStatus.CALLING.value})
+    return {at_id: row_id for at_id, row_id in waiting}
 
 
 def schedule_retry(db: Session, ids: Sequence[int], due: datetime) -> None:

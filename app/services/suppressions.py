@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
+from app.db.lists import one_of
 from app.db.models import (
     Channel,
     ChannelAddress,
@@ -70,13 +71,14 @@ def suppressed_since(db: Session, pairs: Iterable[tuple[int, str]]
         wanted = sorted(numbers)
         rows = db.execute(select(SmsSuppression.msisdn, SmsSuppression.suppressed_at)
                           .where(SmsSuppression.organization_id == org_id,
-                                 SmsSuppression.msisdn.in_(wanted),
+                                 one_of(db, SmsSuppression.msisdn, wanted, "numbers"),
                                  SmsSuppression.lifted_at.is_(None)))
         for msisdn, since in rows:
             found[(org_id, msisdn)] = since
         flagged = db.scalars(select(Contact.msisdn)
                              .where(Contact.organization_id == org_id,
-                                    Contact.msisdn.in_(wanted), Contact.opted_out.is_(True)))
+                                    one_of(db, Contact.msisdn, wanted, "numbers"),
+                                    Contact.opted_out.is_(True)))
         for msisdn in flagged:
             found.setdefault((org_id, msisdn), datetime.min.replace(tzinfo=utcnow().tzinfo))
     return found

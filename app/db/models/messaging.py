@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime, utcnow
@@ -99,18 +100,34 @@ class OutboxMessage(Base):
     """An outbound SMS, written in the same transaction as whatever caused it."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_status_lane", "status", "lane"),)
+    # Partial indexes (migration 0009): sending a row updates it three times, each update
+    # writing an entry into every index that covers the row, so each covers only what its
+    # reader looks for.
+    __table_args__ = tuple(
+        Index(name, *columns, postgresql_where=sql(where), sqlite_where=sql(where))
+        for name, columns, where in (
+            ("ix_outbox_messages_active", ("status", "lane"),
+             "status IN ('queued', 'sending', 'calling')"),  # the relay
+            ("ix_outbox_messages_at_message_id", ("at_message_id",),
+             "at_message_id IS NOT NULL"),  # delivery reports
+            ("ix_outbox_messages_uncertain_msisdn", ("msisdn",),
+             "status = 'uncertain'"),  # a report reconciling an uncertain send
+            ("ix_outbox_messages_unreported", ("sent_at",),
+             "status = 'sent' AND delivered_at IS NULL"),  # the 72-hour sweep
+            ("ix_outbox_messages_campaign_id", ("campaign_id",),
+             "campaign_id IS NOT NULL"),  # progress, cancel
+        ))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
-    msisdn: Mapped[str] = mapped_column(String(20), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    msisdn: Mapped[str] = mapped_column(String(20))
     body: Mapped[str] = mapped_column(Text)
     sender: Mapped[str | None] = mapped_column(String(20))
     lane: Mapped[SendLane] = mapped_column(String(10), default=SendLane.REPLY)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     status: Mapped[OutboxStatus] = mapped_column(String(10), default=OutboxStatus.QUEUED)
     backend: Mapped[str | None] = mapped_column(String(10))  # "at" or "console"
-    at_message_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    at_message_id: Mapped[str | None] = mapped_column(String(100))
     status_code: Mapped[int | None]
     cost: Mapped[str | None] = mapped_column(String(30))
     attempts: Mapped[int] = mapped_column(default=0)
