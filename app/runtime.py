@@ -23,7 +23,7 @@ from app.pb.voters import Keyring
 from app.pmc import sms_pmc
 from app.services.dispatch import Dispatcher, InlineDispatcher, RqDispatcher
 from app.services.flow_host import build_capabilities, effect_handlers
-from app.services.hop_cache import Revision
+from app.services.hop_cache import HopCache, Revision
 from app.services.inbound_sms import InboundSmsHandler
 from app.services.send_rate import SendRateLimiter
 from app.services.sms_basics import build_keywords
@@ -114,7 +114,8 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     ussd = UssdGateway(engine, store, sessions, catalogs.gettext_for,
                        handlers=effect_handlers(pb_flows, desk),
-                       send_replies=lambda ids: dispatcher.send_sms(ids, SendLane.REPLY))
+                       send_replies=lambda ids: dispatcher.send_sms(ids, SendLane.REPLY),
+                       cache=HopCache(revision))
     return Runtime(settings, db, sessions, redis, catalogs, capabilities, flows, engine, ussd,
                    inbound_sms=inbound_sms, sms_sender=sms_sender, dispatcher=dispatcher,
                    keyring=keyring, drafts=drafts, desk=desk)

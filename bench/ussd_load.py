@@ -109,6 +109,7 @@ class Step:
     outcome: Outcome
     server_cpu: float  # CPU seconds of gunicorn, PostgreSQL and Redis during the step
     generator_cpu: float
+    server_parts: tuple[float, ...] = ()  # server_cpu by Target.pids: gunicorn, PostgreSQL, Redis
 
     @property
     def offered(self) -> float:
@@ -211,11 +212,11 @@ class Driver:
         sessions = max(MIN_SESSIONS, round(rate * seconds))
         plan = self.plan(target, rate=rate, sessions=sessions, start_at=start)
         generators = [p.pid for p in self.generators.processes]
-        server, generator = cpu_seconds(list(target.pids)), cpu_seconds(generators)
+        before, generator = [cpu_seconds([pid]) for pid in target.pids], cpu_seconds(generators)
         outcome = self.run(plan, target)
-        return Step(rate, sessions / rate, start, alone, outcome,
-                    cpu_seconds(list(target.pids)) - server,
-                    cpu_seconds(generators) - generator)
+        parts = [cpu_seconds([pid]) - used for pid, used in zip(target.pids, before, strict=True)]
+        return Step(rate, sessions / rate, start, alone, outcome, sum(parts),
+                    cpu_seconds(generators) - generator, tuple(parts))
 
     def closed_loop(self, target: Target, seconds: float, concurrency: int) -> Outcome:
         """Each of `concurrency` callers (per generator) starts a session as the last ends."""
@@ -405,6 +406,11 @@ def report(ceiling: Step | None, saturated: Step | None, half: Step | None, stor
               f" (hop p50 {step.percentile(50) * 1e3:.1f} ms,"
               f" p99 {step.percentile(99) * 1e3:.1f} ms,"
               f" server CPU {step.cpu_per_hop()[0] * 1e3:.2f} ms/hop)")
+    hops = max(1, saturated.outcome.hops)
+    print("  Baraza's server CPU at saturation, ms/hop: " + ", ".join(
+        f"{name} {cpu / hops * 1e3:.2f}"
+        for name, cpu in zip(("gunicorn", "PostgreSQL", "Redis"), saturated.server_parts,
+                             strict=True)))
     print(f"  ratio of Baraza's hops/s to the static ceiling at saturation: {ratio:.2f}"
           f" (target >= {TARGET_RATIO}: {yes(ratio >= TARGET_RATIO)});"
           f" server CPU per hop, static/Baraza:"

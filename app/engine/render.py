@@ -45,7 +45,7 @@ def fill(text: str, values: Mapping[str, str], limits: Mapping[str, int]) -> str
 def to_gsm7(text: str) -> str:
     """Keep a screen in GSM-7: fold lookalikes and accents, drop what has no equivalent."""
     text = text.translate(_LOOKALIKES)
-    if all(ch in _GSM7 for ch in text):
+    if _GSM7.issuperset(text):  # one C loop: this runs on every screen
         return text
     return "".join(ch if ch in _GSM7 else _fold(ch) for ch in text)
 

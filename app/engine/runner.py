@@ -134,6 +134,7 @@ class Engine:
         self.gettext_for = gettext_for
         self.max_chars = max_chars
         self.home = Position(*split_target(home, ""))
+        self._limits_by_flow: dict[str, Mapping[str, int]] = {}
 
     # -- entry points -------------------------------------------------------------------
 
@@ -349,13 +350,18 @@ class Engine:
     def _query(self, state: State) -> Query:
         return Query(state.msisdn, state.language, dict(state.answers), dict(state.vars))
 
-    def _limits(self, flow_id: str) -> dict[str, int]:
-        limits = dict(self.capabilities.vars)
-        for node in self.flows[flow_id].nodes.values():
-            if isinstance(node, Input):
-                limits[node.save] = node.max_length
-            elif isinstance(node, Call) and node.save:
-                limits[node.save] = self.capabilities.lookups[node.call].max_length
+    def _limits(self, flow_id: str) -> Mapping[str, int]:
+        # Worked out once per flow: flows and capabilities do not change after construction,
+        # and walking every node of a flow for each screen cost more than the screen.
+        limits = self._limits_by_flow.get(flow_id)
+        if limits is None:
+            limits = dict(self.capabilities.vars)
+            for node in self.flows[flow_id].nodes.values():
+                if isinstance(node, Input):
+                    limits[node.save] = node.max_length
+                elif isinstance(node, Call) and node.save:
+                    limits[node.save] = self.capabilities.lookups[node.call].max_length
+            self._limits_by_flow[flow_id] = limits
         return limits
 
 

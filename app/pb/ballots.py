@@ -10,8 +10,10 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from uuid import uuid4
 
-from sqlalchemy import select
+from sqlalchemy import Insert, and_, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -21,8 +23,11 @@ from app.db.models import (
     Participation,
     Phase,
     Place,
+    Proposal,
+    ProposalStatus,
     VoterPlace,
 )
+from app.db.upserts import dialect_of, insert_for
 from app.pb.ballot_rules import BallotKind, BallotSpec, Verdict, judge
 from app.pb.cycles import ancestors
 from app.pb.proposals import accepted
@@ -69,9 +74,7 @@ def registered_place_id(db: Session, keyring: Keyring, organization_id: int, rou
     tag = keyring.round_tag(organization_id, round_name, identity)
     # Asked twice at Confirm (the check before the receipt, the cast); registering forgets it.
     return remembered(db, ("voter_place", organization_id, round_name, tag), lambda: db.scalar(
-        select(VoterPlace.place_id).where(VoterPlace.organization_id == organization_id,
-                                          VoterPlace.round == round_name,
-                                          VoterPlace.voter_tag == tag)))
+        _PLACE_OF_VOTER, {"organization_id": organization_id, "round": round_name, "tag": tag}))
 
 
 def register_place(db: Session, keyring: Keyring, organization_id: int, round_name: str,
@@ -86,7 +89,16 @@ def register_place(db: Session, keyring: Keyring, organization_id: int, round_na
     return place
 
 
-def may_vote_in(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
+def settle_place(db: Session, keyring: Keyring, organization_id: int, round_name: str,
+                 identity: str, place_id: int) -> None:
+    """`register_place` in one statement, for a caller that has checked the place is the
+    organization's: the first answer still stands for the whole round."""
+    db.execute(_settle_place(dialect_of(db)), {
+        "organization_id": organization_id, "round": round_name, "place_id": place_id,
+        "voter_tag": keyring.round_tag(organization_id, round_name, identity)})
+
+
+def may_vote_in(db: Session, keyring: Keyring, cycle: Cycle | CycleRules, identity: str,
                 chain: Chain | None = None) -> bool:
     """The voter's registered place is the cycle's place or lies inside it. `chain` gives a
     place's id and its parents' from a copy of the place tree (USSD's hop cache)."""
@@ -102,48 +114,115 @@ def new_receipt(db: Session, keyring: Keyring, cycle_id: int) -> str:
     """A random code, unused in the cycle, that a voter can type on a keypad."""
     while True:
         receipt = "".join(secrets.choice("0123456789") for _ in range(RECEIPT_DIGITS))
-        if receipt[0] != "0" and db.scalar(select(Ballot.id).where(
-                Ballot.cycle_id == cycle_id,
-                Ballot.receipt_tag == keyring.receipt_tag(cycle_id, receipt))) is None:
+        if receipt[0] != "0" and db.scalar(_BALLOT_WITH_RECEIPT, {
+                "cycle_id": cycle_id, "tag": keyring.receipt_tag(cycle_id, receipt)}) is None:
             return receipt
 
 
-def cast_ballot(db: Session, keyring: Keyring, cycle: Cycle, identity: str,
+def cast_ballot(db: Session, keyring: Keyring, cycle: Cycle | int, identity: str,
                 selection: Mapping[int, int], channel: str, contact_id: int | None,
                 receipt: str | None = None, chain: Chain | None = None) -> Cast:
-    """Record (or replace) this voter's ballot; `selection` maps proposal code -> points."""
-    if cycle.phase != Phase.VOTING:
+    """Record (or replace) this voter's ballot; `selection` maps proposal code -> points.
+
+    Written as plain statements on the tables (no ORM objects): the phase, place and rules are
+    read in this transaction, whatever copy of the cycle the caller holds."""
+    cycle_id = cycle if isinstance(cycle, int) else cycle.id
+    tag = keyring.ballot_tag(cycle_id, identity)
+    # The ballot tables first: closing voting locks them before rewriting the cycle's ballots
+    # (app.pb.ballot_order), so the cycle read next is as the close left it: a vote that got
+    # here only after a close finds the cycle closed, and none is written behind the rewrite.
+    current = db.execute(_BALLOT_OF_VOTER, {"cycle_id": cycle_id, "tag": tag}).first()
+    rules = CycleRules.read(db, cycle_id)
+    if rules is None or rules.phase != Phase.VOTING:
         raise VoteRefused(Refusal.NOT_OPEN)
-    if not may_vote_in(db, keyring, cycle, identity, chain):
+    if not may_vote_in(db, keyring, rules, identity, chain):
         raise VoteRefused(Refusal.WRONG_PLACE)
-    verdict = judge(spec_for(cycle), selection)
+    verdict = judge(rules.spec, selection)
     if not verdict.ok:
         raise VoteRefused(Refusal.INVALID, verdict)
-    ids = {p.code: p.id for p in accepted(cycle)}
-    tag = keyring.ballot_tag(cycle.id, identity)
-    ballot = db.scalar(select(Ballot).where(Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag))
-    # Read again now that this transaction uses the ballot tables: closing voting locks them
-    # before rewriting the cycle's ballots (app.pb.ballot_order), so a vote that got here only
-    # after a close finds the cycle closed, and none is written behind the rewrite.
-    if db.scalar(select(Cycle.phase).where(Cycle.id == cycle.id)) != Phase.VOTING:
-        raise VoteRefused(Refusal.NOT_OPEN)
-    receipt = receipt or new_receipt(db, keyring, cycle.id)
-    receipt_tag = keyring.receipt_tag(cycle.id, receipt)
-    if ballot is None:
-        ballot = Ballot(cycle_id=cycle.id, voter_tag=tag, receipt_tag=receipt_tag, channel=channel)
-        db.add(ballot)
+    receipt = receipt or new_receipt(db, keyring, cycle_id)
+    receipt_tag = keyring.receipt_tag(cycle_id, receipt)
+    if current is None:
+        ballot_id, revision = uuid4().hex, 1  # random: no insertion order (app.db.models)
+        db.execute(_NEW_BALLOT, {"id": ballot_id, "cycle_id": cycle_id, "voter_tag": tag,
+                                 "receipt_tag": receipt_tag, "channel": channel,
+                                 "revision": revision})
     else:
-        ballot.revision += 1
-        ballot.receipt_tag, ballot.channel = receipt_tag, channel
-        ballot.choices.clear()
-        db.flush()  # the old choices go before the new ones take their keys
-    ballot.choices.extend(BallotChoice(proposal_id=ids[code], points=points)
-                          for code, points in sorted(selection.items()))
-    if contact_id is not None and db.scalar(select(Participation.id).where(
-            Participation.cycle_id == cycle.id, Participation.contact_id == contact_id)) is None:
-        db.add(Participation(cycle_id=cycle.id, contact_id=contact_id))
-    db.flush()
-    return Cast(receipt, ballot.revision)
+        ballot_id, revision = current.id, current.revision + 1
+        db.execute(_REPLACE_BALLOT, {"ballot_id": ballot_id, "revision": revision,
+                                     "receipt_tag": receipt_tag, "channel": channel})
+        db.execute(_CLEAR_CHOICES, {"ballot_id": ballot_id})
+    if selection:
+        db.execute(insert(_CHOICES), [
+            {"ballot_id": ballot_id, "proposal_id": rules.proposal_ids[code], "points": points}
+            for code, points in sorted(selection.items())])
+    if contact_id is not None:
+        db.execute(_take_part(dialect_of(db)), {"cycle_id": cycle_id, "contact_id": contact_id})
+    return Cast(receipt, revision)
+
+
+# The statements of a vote, built once: built for every hop, they cost more than running them.
+_BALLOTS, _CHOICES = Ballot.__table__, BallotChoice.__table__
+_VP = VoterPlace.__table__
+_PLACE_OF_VOTER = select(_VP.c.place_id).where(
+    _VP.c.organization_id == bindparam("organization_id"), _VP.c.round == bindparam("round"),
+    _VP.c.voter_tag == bindparam("tag"))
+_BALLOT_WITH_RECEIPT = select(_BALLOTS.c.id).where(
+    _BALLOTS.c.cycle_id == bindparam("cycle_id"), _BALLOTS.c.receipt_tag == bindparam("tag"))
+_BALLOT_OF_VOTER = select(_BALLOTS.c.id, _BALLOTS.c.revision).where(
+    _BALLOTS.c.cycle_id == bindparam("cycle_id"), _BALLOTS.c.voter_tag == bindparam("tag"))
+_CHOICES_OF_VOTER = select(_CHOICES.c.proposal_id, _CHOICES.c.points).join(_BALLOTS).where(
+    _BALLOTS.c.cycle_id == bindparam("cycle_id"), _BALLOTS.c.voter_tag == bindparam("tag"))
+_NEW_BALLOT = insert(_BALLOTS)
+_REPLACE_BALLOT = update(_BALLOTS).where(_BALLOTS.c.id == bindparam("ballot_id")).values(
+    revision=bindparam("revision"), receipt_tag=bindparam("receipt_tag"),
+    channel=bindparam("channel"))
+_CLEAR_CHOICES = delete(_CHOICES).where(_CHOICES.c.ballot_id == bindparam("ballot_id"))
+_C, _P = Cycle.__table__, Proposal.__table__
+_CYCLE_RULES = (
+    select(_C.c.organization_id, _C.c.round, _C.c.place_id, _C.c.phase, _C.c.ballot_type,
+           _C.c.budget, _C.c.max_choices, _C.c.points, _P.c.id, _P.c.code, _P.c.cost)
+    .select_from(_C.outerjoin(_P, and_(_P.c.cycle_id == _C.c.id,
+                                       _P.c.status == ProposalStatus.ACCEPTED)))
+    .where(_C.c.id == bindparam("cycle_id")))
+
+
+@cache
+def _settle_place(dialect: str) -> Insert:
+    return insert_for(dialect, _VP).on_conflict_do_nothing(
+        index_elements=["organization_id", "round", "voter_tag"])
+
+
+@cache
+def _take_part(dialect: str) -> Insert:
+    return insert_for(dialect, Participation.__table__).values(notified=False) \
+        .on_conflict_do_nothing(index_elements=["cycle_id", "contact_id"])
+
+
+@dataclass(frozen=True)
+class CycleRules:
+    """What casting checks of a cycle, read by the casting transaction in one statement."""
+
+    id: int
+    organization_id: int
+    round: str
+    place_id: int
+    phase: str
+    spec: BallotSpec
+    proposal_ids: Mapping[int, int]  # code -> id, accepted proposals only
+
+    @classmethod
+    def read(cls, db: Session, cycle_id: int) -> CycleRules | None:
+        rows = db.execute(_CYCLE_RULES, {"cycle_id": cycle_id}).all()
+        if not rows:
+            return None
+        first = rows[0]
+        accepted_rows = [(r.code, r.id, r.cost) for r in rows if r.id is not None]
+        spec = BallotSpec(BallotKind(first.ballot_type), first.budget,
+                          {code: cost for code, _, cost in accepted_rows}, first.max_choices,
+                          first.points)
+        return cls(cycle_id, first.organization_id, first.round, first.place_id, first.phase,
+                   spec, {code: id_ for code, id_, _ in accepted_rows})
 
 
 def ballot_by_receipt(db: Session, keyring: Keyring, organization_id: int,
@@ -167,6 +246,5 @@ def selection_in(db: Session, keyring: Keyring, cycle_id: int, identity: str,
     """`selection_of` with the cycle's proposal codes by id already known; choices of
     proposals missing from `codes` are left out."""
     tag = keyring.ballot_tag(cycle_id, identity)
-    rows = db.execute(select(BallotChoice.proposal_id, BallotChoice.points).join(Ballot).where(
-        Ballot.cycle_id == cycle_id, Ballot.voter_tag == tag))
+    rows = db.execute(_CHOICES_OF_VOTER, {"cycle_id": cycle_id, "tag": tag})
     return {codes[proposal_id]: points for proposal_id, points in rows if proposal_id in codes}

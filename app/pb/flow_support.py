@@ -38,7 +38,8 @@ Lookups read the database through the session factory, which inside a USSD hop i
 shared by the hop's lookups and effects (app.services.hop_db). Places, open cycles and a cycle's
 ballot (proposals, phase) are kept between hops while the reference data revision stays the
 same (app.services.hop_cache: an officer's edit is seen from the next hop); the cast reads the
-phase again in its own transaction before it writes.
+phase again in its own transaction before it writes. The hop's writes (place, ward, ballot,
+profile) are plain statements on the tables, upserts where the ORM would read first.
 `PbFlows()` without a database is what `baraza flows check` uses: names and sizes only.
 """
 
@@ -47,9 +48,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import (
@@ -63,6 +65,7 @@ from app.db.models import (
     SendLane,
     VoterProfile,
 )
+from app.db.upserts import dialect_of, insert_for
 from app.engine.flow import N_, Choice, Invalid, Lookup, Query, Update, Valid, Validator
 from app.pb import ballots, rounds
 from app.pb.ballot_rules import (
@@ -171,6 +174,15 @@ class BallotView:
         return next((i for i in self.items if i.code == code), None)
 
 
+@dataclass(frozen=True)
+class Codes:
+    """An organization's USSD code, SMS short code and sender (None: AT's default)."""
+
+    ussd: str
+    sms: str
+    sender: str | None
+
+
 def _plain(text: str) -> str:
     return text
 
@@ -255,8 +267,7 @@ class PbFlows:
             place_id = ballots.registered_place_id(db, self.keyring, org, round_name,
                                                    _identity(q))
             if place_id is None:
-                contact = _contact(db, org, q.msisdn)
-                ward_id = contact.ward_id if contact else None
+                ward_id = _contact_facts(db, org, q.msisdn).ward_id
                 if ward_id in tree.names and open_cycles.cycle_in_round(round_name,
                                                                         tree.chain(ward_id)):
                     return Update("suggest", {WARD: str(ward_id)})
@@ -426,23 +437,20 @@ class PbFlows:
 
     def profile_wanted(self, q: Query) -> bool:
         with self.sessions() as db:
-            contact = _contact(db, _org(q), q.msisdn)
-            return contact is None or db.scalar(select(VoterProfile.id).where(
-                VoterProfile.contact_id == contact.id)) is None
+            return not _contact_facts(db, _org(q), q.msisdn).has_profile
 
     # -- effects, applied by the host in the hop's transaction ---------------------------
 
     def register(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
         answers = effect.answers
-        ward = _place(db, ctx.organization_id, answers.get(WARD, ""))
-        if ward is None:
+        ward_id = _int(answers.get(WARD, ""))
+        if ward_id not in self._places(ctx.organization_id).names:  # not one of its places
             return
         identity = answers.get(NID) or ctx.msisdn
-        ballots.register_place(db, self.keyring, ctx.organization_id, answers.get(ROUND, ""),
-                               identity, ward)
+        ballots.settle_place(db, self.keyring, ctx.organization_id, answers.get(ROUND, ""),
+                             identity, ward_id)
         if not answers.get(NID):  # the ward of the phone's owner, for SMS votes and ideas
-            contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)
-            contact.ward_id = contact.ward_id or ward.id
+            contacts.settle_ward(db, ctx.organization_id, ctx.msisdn, ward_id)
 
     def keep_draft(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
         cycle_id = _int(effect.answers.get(CYCLE))
@@ -455,62 +463,73 @@ class PbFlows:
     def cast(self, db: Session, ctx: EffectContext, effect: Effect) -> list[int]:
         """Record the ballot and queue the receipt SMS (or an apology); ids to send."""
         answers = effect.answers
-        cycle = db.get(Cycle, _int(answers.get(CYCLE)))
-        if cycle is None or cycle.organization_id != ctx.organization_id:
+        # The cycle's name and codes as the ballot screens showed them; what the ballot
+        # must satisfy (phase, place, rules) `cast_ballot` reads in this transaction.
+        view = self._view_of(_int(answers.get(CYCLE)))
+        if view is None or view.organization_id != ctx.organization_id:
             return []
         identity = answers.get(NID) or ctx.msisdn
-        tag = self.keyring.ballot_tag(cycle.id, identity)
+        tag = self.keyring.ballot_tag(view.cycle_id, identity)
         receipt = answers.get(RECEIPT, "")
-        if receipt and not _fresh(cycle.id, receipt) and db.scalar(select(Ballot.id).where(
-                Ballot.cycle_id == cycle.id, Ballot.voter_tag == tag,
-                Ballot.receipt_tag == self.keyring.receipt_tag(cycle.id, receipt))) is not None:
+        if receipt and not _fresh(view.cycle_id, receipt) and db.scalar(select(Ballot.id).where(
+                Ballot.cycle_id == view.cycle_id, Ballot.voter_tag == tag,
+                Ballot.receipt_tag == self.keyring.receipt_tag(view.cycle_id, receipt))) \
+                is not None:
             return []  # this very confirm was applied before
-        ussd_code, sms_code = self._codes(ctx.organization_id)
-        contact = (_contact(db, ctx.organization_id, ctx.msisdn)
-                   or contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn))
+        codes = self._codes(ctx.organization_id)
+        contact_id = (_contact_id(db, ctx.organization_id, ctx.msisdn)
+                      or contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn).id)
         _ = self.gettext_for(effect.language)
-        name = cycle.name[:CYCLE_NAME_IN_SMS]
+        name = view.name[:CYCLE_NAME_IN_SMS]
         try:
-            cast = ballots.cast_ballot(db, self.keyring, cycle, identity, decode(
-                answers.get(SEL, "")), "ussd", contact.id, receipt or None,
+            cast = ballots.cast_ballot(db, self.keyring, view.cycle_id, identity, decode(
+                answers.get(SEL, "")), "ussd", contact_id, receipt or None,
                 self._places(ctx.organization_id).chain)
         except ballots.VoteRefused as refused:
             sorry = SORRY_CLOSED if refused.refusal == ballots.Refusal.NOT_OPEN else SORRY_REFUSED
-            body = fill(_(sorry), cycle=name, ussd=ussd_code)
+            body = fill(_(sorry), cycle=name, ussd=codes.ussd)
         else:
             if self.drafts is not None:  # confirmed: nothing to resume; a replay finds it
                 self.drafts.put(tag, Draft(ctx.session_id, answers.get(SEL, ""),
                                            answers.get(BASE, ""), cast.receipt))
             body = fill(_(RECEIPT_SMS), cycle=name, receipt=cast.receipt,
                         word=RECEIPT_WORDS.get(effect.language, RECEIPT_WORDS["en"]),
-                        short_code=sms_code)
-        message = outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY)
+                        short_code=codes.sms)
+        message = outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY,
+                                   sender=codes.sender)
         return [message.id]
 
     def save_profile(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
         """Asked once: the first answers (or the refusal) stand."""
-        contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)
-        if db.scalar(select(VoterProfile.id).where(
-                VoterProfile.contact_id == contact.id)) is not None:
-            return
         consent = effect.answers.get(CONSENT) == "yes"
 
         def answer(name: str) -> str:
             value = effect.answers.get(name, "")
             return value if consent and value in PROFILE_VALUES[name] else SKIPPED
 
-        db.add(VoterProfile(contact_id=contact.id, gender=answer(GENDER), age_band=answer(AGE),
-                            disability=answer(DISABILITY)))
-        db.flush()
+        values = {"gender": answer(GENDER), "age_band": answer(AGE),
+                  "disability": answer(DISABILITY)}
+        dialect = dialect_of(db)
+        # One statement: the caller's contact gets the profile unless it has one.
+        if db.execute(_caller_profile(dialect), {"organization_id": ctx.organization_id,
+                                                 "msisdn": ctx.msisdn, **values}).rowcount:
+            return
+        if _contact_id(db, ctx.organization_id, ctx.msisdn) is None:  # the cast makes one
+            contact = contacts.ensure_contact(db, ctx.organization_id, ctx.msisdn)
+            db.execute(_new_profile(dialect), {"contact_id": contact.id, **values})
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _view(self, q: Query) -> BallotView | None:
-        cycle_id = _int(q.answers.get(CYCLE))
-        if not self.online or not cycle_id:
+        if not self.online:
             return None
-        view = self._cache.get(("view", cycle_id), lambda: self._load_view(cycle_id))
+        view = self._view_of(_int(q.answers.get(CYCLE)))
         return view if view is not None and view.organization_id == _org(q) else None
+
+    def _view_of(self, cycle_id: int) -> BallotView | None:
+        if not cycle_id:
+            return None
+        return self._cache.get(("view", cycle_id), lambda: self._load_view(cycle_id))
 
     def _load_view(self, cycle_id: int) -> BallotView | None:
         with self.sessions() as db:
@@ -525,13 +544,14 @@ class PbFlows:
                 return PlaceTree.load(db, organization_id)
         return self._cache.get(("places", organization_id), load)
 
-    def _codes(self, organization_id: int) -> tuple[str, str]:
-        """What residents dial and the short code they text, for the receipt SMS."""
-        def load() -> tuple[str, str]:
+    def _codes(self, organization_id: int) -> Codes:
+        """What residents dial, the short code they text and our sender, for the receipt SMS."""
+        def load() -> Codes:
             with self.sessions() as db:
                 organization = db.get(Organization, organization_id)
                 sms_codes = organization.addresses_for(Channel.SMS)
-                return rounds.ussd_code(organization), sms_codes[0] if sms_codes else ""
+                return Codes(rounds.ussd_code(organization), sms_codes[0] if sms_codes else "",
+                             organization.sms_sender)
         return self._cache.get(("codes", organization_id), load)
 
     def _open_cycles(self, organization_id: int) -> OpenCycles:
@@ -624,7 +644,51 @@ def _fresh(cycle_id: int, receipt: str) -> bool:
     return notes is not None and (cycle_id, receipt) in notes.get(FRESH_RECEIPTS, ())
 
 
-def _contact(db: Session, organization_id: int, msisdn: str) -> Contact | None:
-    """The caller's contact; at Confirm both the profile question and the cast want it."""
-    return remembered(db, ("contact", organization_id, msisdn),
-                      lambda: contacts.find_contact(db, organization_id, msisdn))
+@dataclass(frozen=True)
+class ContactFacts:
+    """What the vote flow asks of the caller's contact (None, False: no contact yet)."""
+
+    contact_id: int | None
+    ward_id: int | None
+    has_profile: bool
+
+
+def _contact_facts(db: Session, organization_id: int, msisdn: str) -> ContactFacts:
+    """The caller's contact id, ward and whether their profile was asked, in one statement,
+    once per hop until it writes (at Confirm the profile question and the cast both ask)."""
+    def read() -> ContactFacts:
+        row = db.execute(_CONTACT_FACTS, {"organization_id": organization_id,
+                                          "msisdn": msisdn}).first()
+        return (ContactFacts(row[0], row[1], row[2] is not None) if row
+                else ContactFacts(None, None, False))
+    return remembered(db, ("contact_facts", organization_id, msisdn), read)
+
+
+_CONTACTS, _PROFILES = Contact.__table__, VoterProfile.__table__
+_CONTACT_FACTS = (
+    select(_CONTACTS.c.id, _CONTACTS.c.ward_id, _PROFILES.c.id)
+    .select_from(_CONTACTS.outerjoin(_PROFILES, _PROFILES.c.contact_id == _CONTACTS.c.id))
+    .where(_CONTACTS.c.organization_id == bindparam("organization_id"),
+           _CONTACTS.c.msisdn == bindparam("msisdn")))
+
+
+@cache
+def _new_profile(dialect: str) -> Insert:
+    return insert_for(dialect, _PROFILES).on_conflict_do_nothing(index_elements=["contact_id"])
+
+
+@cache
+def _caller_profile(dialect: str) -> Insert:
+    """A profile for the contact with this number, if there is one (answered_at: its
+    column's default, filled in by SQLAlchemy)."""
+    answers = ("gender", "age_band", "disability")
+    caller = select(_CONTACTS.c.id, *(bindparam(name, type_=_PROFILES.c[name].type)
+                                      for name in answers)).where(
+        _CONTACTS.c.organization_id == bindparam("organization_id"),
+        _CONTACTS.c.msisdn == bindparam("msisdn"))
+    return insert_for(dialect, _PROFILES).from_select(["contact_id", *answers], caller) \
+        .on_conflict_do_nothing(index_elements=["contact_id"])
+
+
+def _contact_id(db: Session, organization_id: int, msisdn: str) -> int | None:
+    return _contact_facts(db, organization_id, msisdn).contact_id

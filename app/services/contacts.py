@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+
+from sqlalchemy import Insert, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db.base import utcnow
 from app.db.models import Contact
+from app.db.upserts import dialect_of, insert_for
 
 
 def find_contact(db: Session, organization_id: int, msisdn: str) -> Contact | None:
@@ -29,7 +33,48 @@ def ensure_contact(db: Session, organization_id: int, msisdn: str) -> Contact:
     return contact
 
 
-def set_language(db: Session, organization_id: int, msisdn: str, language: str) -> Contact:
-    contact = ensure_contact(db, organization_id, msisdn)
-    contact.language = language
-    return contact
+def set_language(db: Session, organization_id: int, msisdn: str, language: str) -> None:
+    """Save the contact's language, creating the contact (see `ensure_contact`): one upsert."""
+    _upsert(db, organization_id, msisdn, language=language)
+
+
+def settle_ward(db: Session, organization_id: int, msisdn: str, ward_id: int) -> None:
+    """The contact's ward, unless one is saved already; the contact is created if need be."""
+    _upsert(db, organization_id, msisdn, ward_id=ward_id)
+
+
+def _upsert(db: Session, organization_id: int, msisdn: str, *, language: str | None = None,
+            ward_id: int | None = None) -> None:
+    """One statement for `ensure_contact` and then a change: a language replaces the saved
+    one, a ward is kept only when none is saved."""
+    statement = _save_language if language is not None else _settle_ward
+    saved = db.execute(statement(dialect_of(db)), {
+        "organization_id": organization_id, "msisdn": msisdn, "language": language,
+        "ward_id": ward_id, "consent_at": utcnow()}).one()
+    loaded = db.identity_map.get(db.identity_key(Contact, saved.id))
+    if loaded is not None:  # written past the ORM: a copy this session holds learns it too
+        set_committed_value(loaded, "language", saved.language)
+        set_committed_value(loaded, "ward_id", saved.ward_id)
+
+
+_CONTACTS = Contact.__table__
+
+
+def _upsert_statement(dialect: str, change: str) -> Insert:
+    c, statement = _CONTACTS.c, insert_for(dialect, _CONTACTS)
+    new = statement.excluded  # the row that could not be inserted
+    changes = ({"language": new.language} if change == "language"
+               else {"ward_id": func.coalesce(c.ward_id, new.ward_id)})
+    return (statement
+            .on_conflict_do_update(index_elements=[c.organization_id, c.msisdn], set_=changes)
+            .returning(c.id, c.language, c.ward_id))
+
+
+@cache
+def _save_language(dialect: str) -> Insert:
+    return _upsert_statement(dialect, "language")
+
+
+@cache
+def _settle_ward(dialect: str) -> Insert:
+    return _upsert_statement(dialect, "ward_id")

@@ -1,9 +1,10 @@
 """Reference data USSD hops read, kept in process and checked once per hop against a revision.
 
 Places, cycles and proposals change a few times a day (an officer's edit); a voting session
-reads them on nearly every hop. Every commit through a tracked sessionmaker (the runtime's:
-console, CLI, workers, tests) that adds, changes or deletes one of WATCHED bumps a counter in
-Redis; a hop reads that counter once, on its first cached read, and entries made under
+reads them on nearly every hop, and every session's first hop reads the organization behind
+the USSD code (app.services.ussd.Service). Every commit through a tracked sessionmaker (the
+runtime's: console, CLI, workers, tests) that adds, changes or deletes one of WATCHED bumps a
+counter in Redis; a hop reads that counter once, on its first cached read, and entries made under
 another revision are built again. So an edit (a closed vote, a withdrawn proposal, a new ward)
 is seen from the first hop after its commit, in every process. Entries also expire after
 MAX_AGE seconds, a backstop for writes the counter cannot see (SQL typed by hand, a bump lost

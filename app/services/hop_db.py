@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 
 T = TypeVar("T")
 
@@ -71,6 +71,12 @@ def _forget(session: Session, _flush_context: object) -> None:
         memo.clear()
 
 
+def _forget_on_write(state: ORMExecuteState) -> None:
+    """An INSERT, UPDATE or DELETE sent past the ORM (an upsert) forgets too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        _forget(state.session, None)
+
+
 def remembered(db: Session, key: Hashable, compute: Callable[[], T]) -> T:
     """`compute()` once per hop until the hop writes (the same query, the same answer: see the
     module); outside a hop, every time."""
@@ -94,6 +100,7 @@ class HopSessions:
         if not event.contains(factory, "loaded_as_persistent", _keep):
             event.listen(factory, "loaded_as_persistent", _keep)
             event.listen(factory, "after_flush", _forget)
+            event.listen(factory, "do_orm_execute", _forget_on_write)
 
     def __call__(self) -> AbstractContextManager[Session]:
         hop = self._hop()

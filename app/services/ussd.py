@@ -16,15 +16,17 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels.at_forms import UssdHop
 from app.channels.phone import InvalidPhoneNumber, mask, normalise_msisdn
-from app.db.models import Channel
+from app.db.models import Channel, Contact
 from app.engine import Engine, State, Turn
 from app.engine.flow import N_
 from app.engine.render import to_gsm7
-from app.services import contacts, organizations
+from app.pmc.report_flow import is_member
+from app.services import organizations
 from app.services.flow_host import (
     EFFECT_HANDLERS,
     EffectContext,
@@ -32,6 +34,7 @@ from app.services.flow_host import (
     apply_effects,
     session_vars,
 )
+from app.services.hop_cache import HopCache
 from app.services.hop_db import HopSessions, hop_sessions
 from app.services.ussd_sessions import Envelope, SessionStore
 
@@ -42,6 +45,26 @@ UNKNOWN_CODE = "This service code is not in use."
 BAD_NUMBER = "Sorry, we could not read your phone number."
 DIAL_AGAIN = N_("Your session has expired. Please dial again.")
 FAILED = "Sorry, something went wrong. Please try again."
+
+
+@dataclass(frozen=True)
+class Service:
+    """What a session's first hop needs of the organization behind a USSD code."""
+
+    organization_id: int
+    country: str
+    default_language: str
+    vars: Mapping[str, str]  # session_vars for a caller who is not a contact yet
+
+    @classmethod
+    def load(cls, db: Session, service_code: str) -> Service | None:
+        organization = organizations.organization_for(db, Channel.USSD, service_code)
+        if organization is None:
+            return None
+        # Everything in it comes from organizations, addresses and cycles (whether ideas
+        # are collected): reference data, so the cache sees an officer's change.
+        return cls(organization.id, organization.country, organization.default_language,
+                   session_vars(db, organization, None))
 
 
 def con(text: str) -> str:
@@ -61,6 +84,9 @@ class UssdGateway:
     handlers: Mapping[str, EffectHandler] = field(default_factory=lambda: dict(EFFECT_HANDLERS))
     # Hands SMS queued by effects (receipts) to the sender, after commit; never AT in a hop.
     send_replies: Callable[[Sequence[int]], None] | None = None
+    # The organization behind each code, kept under the reference data revision; without
+    # one (HopCache(None)) it is read on every first hop.
+    cache: HopCache = field(default_factory=lambda: HopCache(None))
 
     def answer_safely(self, hop: UssdHop) -> str:
         """`answer`, but a failure ends the session politely instead of breaking AT's rules."""
@@ -96,19 +122,25 @@ class UssdGateway:
 
     def _begin(self, hop: UssdHop) -> str:
         with self.sessions() as db:
-            organization = organizations.organization_for(db, Channel.USSD, hop.service_code)
-            if organization is None:
+            service = self.cache.get(("ussd_service", hop.service_code),
+                                     lambda: Service.load(db, hop.service_code))
+            if service is None:
                 log.info("USSD hop for unknown service code %r", hop.service_code[:40])
                 return end(UNKNOWN_CODE)
             try:
-                msisdn = normalise_msisdn(hop.phone_number, organization.country)
+                msisdn = normalise_msisdn(hop.phone_number, service.country)
             except InvalidPhoneNumber:
                 log.info("USSD hop with unreadable number %s", mask(hop.phone_number))
                 return end(BAD_NUMBER)
-            contact = contacts.find_contact(db, organization.id, msisdn)
+            contact = db.execute(_CALLER, {"organization_id": service.organization_id,
+                                           "msisdn": msisdn}).first()
             language = (contact.language if contact and contact.language
-                        else organization.default_language)
-            org_id, vars = organization.id, session_vars(db, organization, contact)
+                        else service.default_language)
+            vars = dict(service.vars)
+            if contact is not None:  # what session_vars says of a known caller
+                vars["contact_language"] = contact.language or ""
+                vars["pmc_member"] = ("yes" if is_member(db, service.organization_id, msisdn)
+                                      else "")
             vars["session_id"] = hop.session_id[:100]
         inputs = hop.text.split("*") if hop.text else []
         if len(inputs) > MAX_REPLAYED_INPUTS:
@@ -116,7 +148,7 @@ class UssdGateway:
         turn = self.engine.start(msisdn, language, vars)
         for user_input in inputs:
             turn = self.engine.resume(turn.state, user_input)
-        return self._finish(hop, org_id, turn)
+        return self._finish(hop, service.organization_id, turn)
 
     def _finish(self, hop: UssdHop, organization_id: int, turn: Turn) -> str:
         outbox_ids: list[int] = []
@@ -135,6 +167,11 @@ class UssdGateway:
                 log.exception("USSD session %s: SMS queued but not handed over",
                               hop.session_id[:40])
         return reply
+
+
+_CALLER = select(Contact.__table__.c.language).where(
+    Contact.__table__.c.organization_id == bindparam("organization_id"),
+    Contact.__table__.c.msisdn == bindparam("msisdn"))  # built once: cheaper to run
 
 
 def _earlier(last_text: str, text: str) -> bool:
