@@ -112,7 +112,7 @@ def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str) -> Run:
         status, materialised = str(campaign.status), campaign.materialised
     start_work(campaign_jobs(runtime), campaign_id, status, materialised)
     approve_seconds = time.perf_counter() - started
-    materialise_peak = watched(runtime.settings, "--materialise", str(campaign_id))
+    materialise_peak = watched(runtime.settings, "--watch-materialise", str(campaign_id))
     peak = watched(runtime.settings, "--watch-worker")
     with runtime.sessions() as db:
         rows = OutboxMessage.campaign_id == campaign_id
@@ -162,20 +162,19 @@ def watched(settings: Settings, *args: str) -> int:
     return int(watcher.stdout.split()[-1])
 
 
-def watch_worker() -> None:
-    """Run `python -m workers --burst` to the end and only wait for it: this process's
-    RUSAGE_CHILDREN peak is the worker's and its work horses'."""
-    subprocess.run([sys.executable, "-m", "workers", "--burst"], check=True,
-                   stdout=subprocess.DEVNULL)
+def watch(*command: str) -> None:
+    """Run `command` to the end and only wait for it: this small process's RUSAGE_CHILDREN
+    peak is the command's and its children's. (A process's own peak would not do: on Linux
+    it starts from the RSS of the process it was forked from, here this bench's.)"""
+    subprocess.run([sys.executable, *command], check=True, stdout=subprocess.DEVNULL)
     print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 
 
 def materialise_here(campaign_id: int) -> None:
-    """The materialise job's work (it queues the first wave), in this process; its peak RSS."""
+    """The materialise job's work (it queues the first wave), in this process."""
     runtime = build_runtime(load_settings())
     run_materialise(runtime, campaign_jobs(runtime), campaign_id)
     runtime.close()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
 def bare_loop(at: FakeAt, count: int) -> float:
@@ -194,7 +193,9 @@ def bare_loop(at: FakeAt, count: int) -> float:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["--watch-worker"]:
-        watch_worker()
+        watch("-m", "workers", "--burst")
+    elif sys.argv[1:2] == ["--watch-materialise"]:
+        watch("-m", "bench.campaign_send", "--materialise", sys.argv[2])
     elif sys.argv[1:2] == ["--materialise"]:
         materialise_here(int(sys.argv[2]))
     else:

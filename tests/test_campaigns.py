@@ -16,6 +16,7 @@ from app.campaigns.audience import (
     Audience,
     AudienceError,
     read_numbers_csv,
+    recipient_pages,
     resolve,
     ward_ids_by_code,
 )
@@ -276,6 +277,29 @@ def test_materialise_is_restartable_and_renders_each_language(runtime, world):
         bodies = db.scalars(select(OutboxMessage.body)
                             .where(OutboxMessage.campaign_id == second)).all()
     assert bodies and not any("STOP" in b or "ACHA" in b for b in bodies)
+
+
+@pytest.mark.parametrize("page", [1, 2, 1000])
+def test_materialise_writes_page_by_page_what_the_preview_resolves(runtime, world, page):
+    """Pages of contacts by number, then of CSV numbers: the opted-out contact, the suppressed
+    number and a number both chosen by the filters and listed are left out or written once."""
+    listed = (WANJIRU, NDUKU, ATIENO, "+254712000011", "+254712000012")
+    audience = Audience(everyone=True, numbers=listed)
+    campaign_id = _create(runtime, audience=audience)
+    _do(runtime, lifecycle.approve, campaign_id, APPROVER)
+    with runtime.sessions() as db:
+        org = organization_by_code(db, "makueni")
+        expected = [r.msisdn for r in resolve(db, org, audience).recipients]
+        pages = list(recipient_pages(runtime.sessions, org, audience, page))
+    assert expected == [WANJIRU, MUTUA, KIOKO, "+254712000011", "+254712000012"]
+    assert all(0 < len(p) <= page for p in pages)
+    assert materialise(runtime.sessions, campaign_id, runtime.catalogs.gettext_for,
+                       chunk_size=page) == len(expected)
+    with runtime.sessions() as db:
+        written = db.scalars(select(CampaignRecipient.msisdn)
+                             .where(CampaignRecipient.campaign_id == campaign_id)).all()
+        assert db.get(Campaign, campaign_id).recipient_count == len(expected)
+    assert sorted(written) == sorted(expected)
 
 
 class Recorder:

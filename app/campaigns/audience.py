@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
+from app.db.lists import one_of
 from app.db.models import (
     Contact,
     Cycle,
@@ -185,6 +187,54 @@ def resolve(db: Session, organization: Organization, audience: Audience) -> Reso
                                    places.get(contact.ward_id)), contact.opted_out)
     result.recipients = sorted(chosen.values(), key=lambda r: r.msisdn)
     return result
+
+
+def recipient_pages(sessions: sessionmaker[Session], organization: Organization,
+                    audience: Audience, size: int = 1000) -> Iterator[list[Recipient]]:
+    """The recipients of `audience` a page at a time, never all of them in memory: for writing
+    a campaign of any size. Each page is read in its own short transaction (contacts by number
+    after the last one seen), without opted-out contacts and suppressed numbers. A number both
+    chosen by the filters and listed in the CSV comes twice: the writer skips numbers already
+    written. Counting what was removed is `resolve`'s job (the preview)."""
+    default = organization.default_language
+    with sessions() as db:
+        places = dict(db.execute(select(Place.id, Place.name)
+                                 .where(Place.organization_id == organization.id)).all())
+        contacts = _contact_query(db, organization, audience) if audience.uses_contacts else None
+    after = ""
+    while contacts is not None:
+        with sessions() as db:
+            rows = db.execute(contacts.where(Contact.msisdn > after).limit(size)).all()
+            page = _unsuppressed(db, organization.id, [
+                Recipient(row.msisdn, row.id, row.language or default, row.name,
+                          places.get(row.ward_id)) for row in rows if not row.opted_out])
+        if page:
+            yield page
+        if len(rows) < size:
+            break
+        after = rows[-1].msisdn
+    numbers = sorted(audience.numbers)
+    for start in range(0, len(numbers), size):
+        chunk = tuple(numbers[start:start + size])
+        with sessions() as db:
+            known = _contacts_by_number(db, organization.id, chunk)
+            page = _unsuppressed(db, organization.id, [
+                Recipient(msisdn, None, default) if msisdn not in known else
+                Recipient(msisdn, known[msisdn].id, known[msisdn].language or default,
+                          known[msisdn].name, places.get(known[msisdn].ward_id))
+                for msisdn in chunk if msisdn not in known or not known[msisdn].opted_out])
+        if page:
+            yield page
+
+
+def _unsuppressed(db: Session, organization_id: int,
+                  recipients: list[Recipient]) -> list[Recipient]:
+    if not recipients:
+        return recipients
+    suppressed = set(db.scalars(select(SmsSuppression.msisdn).where(
+        SmsSuppression.organization_id == organization_id, SmsSuppression.lifted_at.is_(None),
+        one_of(db, SmsSuppression.msisdn, [r.msisdn for r in recipients], "numbers"))))
+    return [r for r in recipients if r.msisdn not in suppressed]
 
 
 def _contact_query(db: Session, organization: Organization, audience: Audience):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, insert, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.campaigns.audience import Audience, Recipient, resolve
+from app.campaigns.audience import Audience, Recipient, recipient_pages
 from app.campaigns.lifecycle import status_after_materialise
 from app.campaigns.message_text import (
     STOP_HINT,
@@ -30,6 +30,7 @@ from app.campaigns.message_text import (
 )
 from app.campaigns.quiet_hours import Window, seconds_until_open
 from app.db.base import utcnow
+from app.db.lists import one_of
 from app.db.models import (
     Campaign,
     CampaignRecipient,
@@ -63,17 +64,17 @@ def materialise(sessions: sessionmaker[Session], campaign_id: int,
         if campaign is None or campaign.status not in _WRITABLE or campaign.materialised:
             return 0
         organization = db.get(Organization, campaign.organization_id)
-        recipients = resolve(db, organization, Audience.from_json(campaign.audience)).recipients
+        audience = Audience.from_json(campaign.audience)
         db.expunge_all()
     added = 0
-    for start in range(0, len(recipients), chunk_size):
+    # A page at a time, so memory does not grow with the audience.
+    for page in recipient_pages(sessions, organization, audience, chunk_size):
         with sessions.begin() as db:
             campaign = db.get(Campaign, campaign_id)
             if campaign.status not in _WRITABLE:
                 log.info("campaign %s is %s: materialise stops", campaign_id, campaign.status)
                 return added
-            added += _write_chunk(db, campaign, organization, recipients[start:start + chunk_size],
-                                  gettext_for)
+            added += _write_chunk(db, campaign, organization, page, gettext_for)
             campaign.next_step_at = utcnow()  # alive: the sweep leaves it alone
     with sessions.begin() as db:
         campaign = db.get(Campaign, campaign_id, with_for_update=True)
@@ -108,13 +109,14 @@ def _write_chunk(db: Session, campaign: Campaign, organization: Organization,
                  chunk: Sequence[Recipient], gettext_for: Callable[[str], Gettext]) -> int:
     numbers = [r.msisdn for r in chunk]
     written = set(db.scalars(select(CampaignRecipient.msisdn).where(
-        CampaignRecipient.campaign_id == campaign.id, CampaignRecipient.msisdn.in_(numbers))))
+        CampaignRecipient.campaign_id == campaign.id,
+        one_of(db, CampaignRecipient.msisdn, numbers, "numbers"))))
     todo = [r for r in chunk if r.msisdn not in written]
     if not todo:
         return 0
     hinted = set(db.scalars(select(StopHint.msisdn).where(
         StopHint.organization_id == organization.id,
-        StopHint.msisdn.in_([r.msisdn for r in todo]))))
+        one_of(db, StopHint.msisdn, [r.msisdn for r in todo], "numbers"))))
     # Plain inserts, not ORM objects: a 100,000-recipient campaign is 200,000 rows.
     hints, messages, languages = [], [], []
     for recipient in todo:
