@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Row, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.channels.phone import InvalidPhoneNumber, normalise_msisdn
-from app.db.lists import one_of
 from app.db.models import (
     Contact,
     Cycle,
@@ -31,6 +30,7 @@ from app.db.models import (
     SmsSuppression,
     Ticket,
 )
+from app.services import suppressions
 from app.tickets.sla import OPEN
 
 _HEADERS = {"phone", "msisdn", "number", "phone_number", "mobile", "tel", "telephone"}
@@ -155,8 +155,7 @@ def with_children(db: Session, organization_id: int, place_ids: tuple[int, ...])
 def resolve(db: Session, organization: Organization, audience: Audience) -> Resolved:
     """The recipients of `audience` now, sorted by number, each once."""
     default = organization.default_language
-    places = dict(db.execute(select(Place.id, Place.name)
-                             .where(Place.organization_id == organization.id)).all())
+    places = _place_names(db, organization.id)
     suppressed = set(db.scalars(select(SmsSuppression.msisdn).where(
         SmsSuppression.organization_id == organization.id, SmsSuppression.lifted_at.is_(None))))
     result = Resolved(invalid=audience.invalid_numbers, duplicates=audience.csv_duplicates)
@@ -174,17 +173,13 @@ def resolve(db: Session, organization: Organization, audience: Audience) -> Reso
 
     if audience.uses_contacts:
         for contact in db.execute(_contact_query(db, organization, audience)):
-            consider(Recipient(contact.msisdn, contact.id, contact.language or default,
-                               contact.name, places.get(contact.ward_id)), contact.opted_out)
+            consider(_recipient(contact.msisdn, contact, default, places), contact.opted_out)
     if audience.numbers:
         known = _contacts_by_number(db, organization.id, audience.numbers)
         for msisdn in audience.numbers:
             contact = known.get(msisdn)
-            if contact is None:
-                consider(Recipient(msisdn, None, default), False)
-            else:
-                consider(Recipient(msisdn, contact.id, contact.language or default, contact.name,
-                                   places.get(contact.ward_id)), contact.opted_out)
+            consider(_recipient(msisdn, contact, default, places),
+                     contact is not None and contact.opted_out)
     result.recipients = sorted(chosen.values(), key=lambda r: r.msisdn)
     return result
 
@@ -198,16 +193,14 @@ def recipient_pages(sessions: sessionmaker[Session], organization: Organization,
     written. Counting what was removed is `resolve`'s job (the preview)."""
     default = organization.default_language
     with sessions() as db:
-        places = dict(db.execute(select(Place.id, Place.name)
-                                 .where(Place.organization_id == organization.id)).all())
+        places = _place_names(db, organization.id)
         contacts = _contact_query(db, organization, audience) if audience.uses_contacts else None
     after = ""
     while contacts is not None:
         with sessions() as db:
             rows = db.execute(contacts.where(Contact.msisdn > after).limit(size)).all()
             page = _unsuppressed(db, organization.id, [
-                Recipient(row.msisdn, row.id, row.language or default, row.name,
-                          places.get(row.ward_id)) for row in rows if not row.opted_out])
+                _recipient(row.msisdn, row, default, places) for row in rows if not row.opted_out])
         if page:
             yield page
         if len(rows) < size:
@@ -219,21 +212,32 @@ def recipient_pages(sessions: sessionmaker[Session], organization: Organization,
         with sessions() as db:
             known = _contacts_by_number(db, organization.id, chunk)
             page = _unsuppressed(db, organization.id, [
-                Recipient(msisdn, None, default) if msisdn not in known else
-                Recipient(msisdn, known[msisdn].id, known[msisdn].language or default,
-                          known[msisdn].name, places.get(known[msisdn].ward_id))
-                for msisdn in chunk if msisdn not in known or not known[msisdn].opted_out])
+                _recipient(msisdn, known.get(msisdn), default, places) for msisdn in chunk
+                if msisdn not in known or not known[msisdn].opted_out])
         if page:
             yield page
+
+
+def _place_names(db: Session, organization_id: int) -> dict[int, str]:
+    return dict(db.execute(select(Place.id, Place.name)
+                           .where(Place.organization_id == organization_id)).all())
+
+
+def _recipient(msisdn: str, contact: Row | None, default: str,
+               places: dict[int, str]) -> Recipient:
+    """A number as a recipient: a contact's id, language, name and ward when it is one."""
+    if contact is None:
+        return Recipient(msisdn, None, default)
+    return Recipient(msisdn, contact.id, contact.language or default, contact.name,
+                     places.get(contact.ward_id))
 
 
 def _unsuppressed(db: Session, organization_id: int,
                   recipients: list[Recipient]) -> list[Recipient]:
     if not recipients:
         return recipients
-    suppressed = set(db.scalars(select(SmsSuppression.msisdn).where(
-        SmsSuppression.organization_id == organization_id, SmsSuppression.lifted_at.is_(None),
-        one_of(db, SmsSuppression.msisdn, [r.msisdn for r in recipients], "numbers"))))
+    suppressed = suppressions.suppressed_numbers(db, organization_id,
+                                                 [r.msisdn for r in recipients])
     return [r for r in recipients if r.msisdn not in suppressed]
 
 

@@ -8,7 +8,7 @@ code (PMC, PB notices) reads the flag. START lifts a suppression; the row stays,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -69,11 +69,7 @@ def suppressed_since(db: Session, pairs: Iterable[tuple[int, str]]
     # a few thousand pairs (a campaign's wave) is planned as a long OR, slow on big tables.
     for org_id, numbers in by_org.items():
         wanted = sorted(numbers)
-        rows = db.execute(select(SmsSuppression.msisdn, SmsSuppression.suppressed_at)
-                          .where(SmsSuppression.organization_id == org_id,
-                                 one_of(db, SmsSuppression.msisdn, wanted, "numbers"),
-                                 SmsSuppression.lifted_at.is_(None)))
-        for msisdn, since in rows:
+        for msisdn, since in suppressed_numbers(db, org_id, wanted).items():
             found[(org_id, msisdn)] = since
         flagged = db.scalars(select(Contact.msisdn)
                              .where(Contact.organization_id == org_id,
@@ -82,6 +78,16 @@ def suppressed_since(db: Session, pairs: Iterable[tuple[int, str]]
         for msisdn in flagged:
             found.setdefault((org_id, msisdn), datetime.min.replace(tzinfo=utcnow().tzinfo))
     return found
+
+
+def suppressed_numbers(db: Session, organization_id: int,
+                       numbers: Sequence[str]) -> dict[str, datetime]:
+    """Which of `numbers` are on the organization's suppression list, and since when (a
+    contact's `opted_out` flag is not looked at)."""
+    return dict(db.execute(select(SmsSuppression.msisdn, SmsSuppression.suppressed_at).where(
+        SmsSuppression.organization_id == organization_id,
+        one_of(db, SmsSuppression.msisdn, numbers, "numbers"),
+        SmsSuppression.lifted_at.is_(None))).all())
 
 
 def is_suppressed(db: Session, organization_id: int, msisdn: str) -> bool:
