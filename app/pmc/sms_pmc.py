@@ -43,7 +43,14 @@ from app.engine.flow import N_
 from app.pb.ballot_text import fill, priced, short_title
 from app.pmc import members, milestones, projects, reports
 from app.pmc.report_text import Problem, ReportTextError, parse_report
-from app.services.sms_keywords import Gettext, Keyword, KeywordRegistry, SmsRequest
+from app.services.sms_keywords import (
+    Gettext,
+    Keyword,
+    KeywordRegistry,
+    SmsRequest,
+    shown_typed,
+    word_in,
+)
 from app.tickets import sms_tickets
 from app.tickets.desk import Desk
 
@@ -163,7 +170,8 @@ def report_progress(request: SmsRequest) -> str:
         return seat
     project = seat.project
     if isinstance(parsed, ReportTextError):
-        return fill(_(CORRECTIONS[parsed.problem]), typed=_shown(parsed.word or "", SHOWN_WORD),
+        return fill(_(CORRECTIONS[parsed.problem]),
+                    typed=shown_typed(parsed.word or "", SHOWN_WORD),
                     example=_example(project.code, _))
     try:
         recorded = reports.record_report(
@@ -187,7 +195,7 @@ def _example(code: str, _: Gettext) -> str:
 def ask_verification(request: SmsRequest) -> str:
     """VERIFY <code> <work done>, from the chair: asks the PMC's other members to confirm."""
     _ = request.gettext_for(request.language)
-    word = _word(VERIFY_WORDS, request.language)
+    word = word_in(VERIFY_WORDS, request.language)
     typed, milestone = _code_and_text(request)
     if not typed:
         return fill(_(VERIFY_USAGE), word=word, code=_own_code(request, chair=True))
@@ -203,7 +211,7 @@ def ask_verification(request: SmsRequest) -> str:
         return fill(_(VERIFY_USAGE), word=word, code=project.code)
     asked = _ask_others(request, project, chair, verification.milestone)
     values = {"milestone": short_title(verification.milestone, SHOWN_MILESTONE),
-              "code": project.code, "confirm": _word(CONFIRM_WORDS, request.language)}
+              "code": project.code, "confirm": word_in(CONFIRM_WORDS, request.language)}
     return fill(_(VERIFY_ASKED if asked else VERIFY_NOBODY), **values)
 
 
@@ -218,7 +226,7 @@ def _ask_others(request: SmsRequest, project: Project, chair: PmcMember, milesto
         request.send_also(member.msisdn, fill(
             _(PLEASE_CONFIRM), chair=short_title(chair.name, SHOWN_NAME), code=project.code,
             milestone=short_title(milestone, SHOWN_MILESTONE),
-            confirm=_word(CONFIRM_WORDS, language)))
+            confirm=word_in(CONFIRM_WORDS, language)))
         asked += 1
     return asked
 
@@ -226,7 +234,7 @@ def _ask_others(request: SmsRequest, project: Project, chair: PmcMember, milesto
 def confirm_works(request: SmsRequest) -> str:
     """CONFIRM <code>: a second member confirms the oldest request they did not make."""
     _ = request.gettext_for(request.language)
-    word = _word(CONFIRM_WORDS, request.language)
+    word = word_in(CONFIRM_WORDS, request.language)
     typed = _code_and_text(request)[0]
     if not typed:
         return fill(_(CONFIRM_USAGE), word=word, code=_own_code(request))
@@ -262,13 +270,13 @@ def confirm_works(request: SmsRequest) -> str:
 def project_info(request: SmsRequest) -> str:
     """INFO <code>: the project in one SMS (its name is shortened to fit)."""
     _ = request.gettext_for(request.language)
-    word = _word(INFO_WORDS, request.language)
+    word = word_in(INFO_WORDS, request.language)
     typed = _code_and_text(request)[0]
     if not typed:
         return fill(_(INFO_USAGE), word=word, code=_any_code(request))
     project = projects.find_project(request.db, request.organization.id, typed)
     if project is None:
-        return fill(_(UNKNOWN_PROJECT), code=_shown(typed, SHOWN_CODE))
+        return fill(_(UNKNOWN_PROJECT), code=shown_typed(typed, SHOWN_CODE))
     latest = reports.latest_report(request.db, project.id)
     value = (priced(project.contract_value, request.organization.currency)
              if project.contract_value is not None else _(NO_CONTRACT))
@@ -280,7 +288,7 @@ def project_info(request: SmsRequest) -> str:
                    "report_status": _(REPORT_STATUS_NAMES[latest.status])}
     template = _(INFO_REPORTED if latest is not None else INFO_UNREPORTED)
     text = _fitted(template, project.name, values)
-    comment = fill(_(INFO_COMMENT), word=_word(REPORT_WORDS, request.language), code=project.code)
+    comment = fill(_(INFO_COMMENT), word=word_in(REPORT_WORDS, request.language), code=project.code)
     return f"{text}\n{comment}" if len(text) + 1 + len(comment) <= SMS_LENGTH else text
 
 
@@ -293,18 +301,18 @@ def _fitted(template: str, name: str, values: dict[str, object]) -> str:
 def resident_report(request: SmsRequest, desk: Desk | None = None) -> str:
     """REPORT <code> <text>: a ticket on the project, once per message."""
     _ = request.gettext_for(request.language)
-    word = _word(REPORT_WORDS, request.language)
+    word = word_in(REPORT_WORDS, request.language)
     typed, text = _code_and_text(request)
     if not typed:
         return fill(_(REPORT_USAGE), word=word, code=_any_code(request))
     project = projects.find_project(request.db, request.organization.id, typed)
     if project is None:
-        return fill(_(UNKNOWN_PROJECT), code=_shown(typed, SHOWN_CODE))
+        return fill(_(UNKNOWN_PROJECT), code=shown_typed(typed, SHOWN_CODE))
     if not text:
         return fill(_(REPORT_USAGE), word=word, code=project.code)
     ticket = sms_tickets.report_on_project(request, desk, project, text)
     return fill(_(REPORT_THANKS), code=project.code, name=short_title(project.name, SHOWN_NAME),
-                ref=ticket.reference, word=_word(sms_tickets.STATUS_WORDS, request.language))
+                ref=ticket.reference, word=word_in(sms_tickets.STATUS_WORDS, request.language))
 
 
 # -- shared ---------------------------------------------------------------------------------
@@ -333,9 +341,9 @@ def _seat_for(request: SmsRequest, typed: str, _: Gettext) -> PmcMember | str:
     if project is None:
         codes = [seat.project.code for seat in _seats(request)]
         if codes:
-            return fill(_(UNKNOWN_PROJECT_YOURS), code=_shown(typed, SHOWN_CODE),
+            return fill(_(UNKNOWN_PROJECT_YOURS), code=shown_typed(typed, SHOWN_CODE),
                         codes=", ".join(codes[:6]))
-        return fill(_(UNKNOWN_PROJECT), code=_shown(typed, SHOWN_CODE))
+        return fill(_(UNKNOWN_PROJECT), code=shown_typed(typed, SHOWN_CODE))
     seat = members.seat_on(request.db, project, request.contact.msisdn)
     return seat if seat is not None else fill(_(NOT_MEMBER), code=project.code)
 
@@ -357,12 +365,3 @@ def _any_code(request: SmsRequest) -> str:
 
 def _language_of(request: SmsRequest, member: PmcMember) -> str:
     return member.contact.language or request.organization.default_language
-
-
-def _word(words: dict[str, str], language: str) -> str:
-    return words.get(language) or words["en"]
-
-
-def _shown(typed: str, width: int) -> str:
-    """What someone typed, safe to echo in an SMS: printable ASCII, cut to `width`."""
-    return "".join(ch for ch in typed if " " < ch <= "~")[:width]

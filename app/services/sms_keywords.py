@@ -87,7 +87,7 @@ class Keyword:
     audience: Callable[[SmsRequest], bool] | None = None
 
     def word_for(self, language: str) -> str:
-        return self.words.get(language) or self.words["en"]
+        return word_in(self.words, language)
 
     def language_of(self, word: str) -> str | None:
         """The language whose word this is; None for an alias or a word shared by several."""
@@ -133,3 +133,13 @@ class KeywordRegistry:
             return self.fallback(request)
         return keyword.handler(
             replace(request, keyword_language=keyword.language_of(request.text.keyword)))
+
+
+def word_in(words: Mapping[str, str], language: str) -> str:
+    """A keyword in the caller's language, else English."""
+    return words.get(language) or words["en"]
+
+
+def shown_typed(typed: str, width: int) -> str:
+    """What someone typed, safe to echo in an SMS: printable ASCII, cut to `width`."""
+    return "".join(ch for ch in typed if " " < ch <= "~")[:width]

@@ -95,10 +95,15 @@ def closed_text(_: Gettext, ticket: Ticket) -> str:
 def overdue_text(_: Gettext, references: Sequence[str]) -> str:
     """The supervisors' alert; the organization is theirs, so it is not named (it may be long
     or hold characters outside GSM-7)."""
+    return fill(_(OVERDUE), count=len(references), refs=listed(references))
+
+
+def listed(references: Sequence[str]) -> str:
+    """The first REFS_SHOWN references, and how many more: fits one SMS."""
     shown = ", ".join(references[:REFS_SHOWN])
     if len(references) > REFS_SHOWN:
         shown += f" +{len(references) - REFS_SHOWN}"
-    return fill(_(OVERDUE), count=len(references), refs=shown)
+    return shown
 
 
 def tell_caller(db, desk: Desk, ticket: Ticket, organization: Organization,

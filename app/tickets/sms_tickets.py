@@ -29,7 +29,14 @@ from app.db.models import Organization, Project, Ticket, TicketCategory, TicketC
 from app.engine.flow import N_
 from app.pb.ballot_text import fill
 from app.pmc.projects import find_project
-from app.services.sms_keywords import Gettext, Keyword, KeywordRegistry, SmsRequest
+from app.services.sms_keywords import (
+    Gettext,
+    Keyword,
+    KeywordRegistry,
+    SmsRequest,
+    shown_typed,
+    word_in,
+)
 from app.tickets import notices, sla, tickets, workflow
 from app.tickets.desk import Desk
 from app.tickets.references import MAX_LENGTH
@@ -78,7 +85,7 @@ class TicketKeywords:
         organization, contact = request.organization, request.contact
         project, description = _project_and_text(request.db, organization.id, text)
         if not description:
-            return fill(_(COMPLAIN_USAGE), word=_word(COMPLAIN_WORDS, request.language))
+            return fill(_(COMPLAIN_USAGE), word=word_in(COMPLAIN_WORDS, request.language))
         if project is not None:
             ticket = report_on_project(request, self.desk, project, description,
                                        TicketChannel.SMS)
@@ -96,7 +103,7 @@ class TicketKeywords:
         """STATUS <ref>: the caller's own ticket; STATUS alone: their open tickets."""
         language = request.language
         _ = request.gettext_for(language)
-        word = _word(STATUS_WORDS, language)
+        word = word_in(STATUS_WORDS, language)
         rest = request.text.rest.lstrip(" :-,.#")
         if not rest:
             return _open_tickets(request, word, _)
@@ -104,7 +111,7 @@ class TicketKeywords:
         found = tickets.look_up(request.db, request.organization.id,
                                 typed.group(0) if typed else rest.split()[0],
                                 request.contact.msisdn)
-        shown = _shown(found.reference)
+        shown = shown_typed(found.reference, SHOWN_TYPED)
         if found.found == Found.YOURS:
             return notices.status_text(_, found.ticket, request.organization, language)
         if found.found == Found.MISTYPED:
@@ -168,23 +175,11 @@ def _open_tickets(request: SmsRequest, word: str, _: Gettext) -> str:
                                      request.contact.msisdn)
     refs = [t.reference for t in mine if t.status in sla.OPEN]
     if not refs:
-        return fill(_(STATUS_NONE), complain=_word(COMPLAIN_WORDS, request.language))
-    shown = ", ".join(refs[:notices.REFS_SHOWN])
-    if len(refs) > notices.REFS_SHOWN:
-        shown += f" +{len(refs) - notices.REFS_SHOWN}"
-    return fill(_(STATUS_LIST), refs=shown, word=word)
+        return fill(_(STATUS_NONE), complain=word_in(COMPLAIN_WORDS, request.language))
+    return fill(_(STATUS_LIST), refs=notices.listed(refs), word=word)
 
 
 def _rated_text(desk: Desk, ticket: Ticket, organization: Organization) -> str:
     """The notice the rating would have queued: thanks and closed, or reopened with a date."""
     language = notices.language_of(ticket, organization)
     return notices.change_text(desk.gettext_for(language), ticket, organization, language)
-
-
-def _word(words: dict[str, str], language: str) -> str:
-    return words.get(language) or words["en"]
-
-
-def _shown(typed: str) -> str:
-    """What someone typed, safe to echo in an SMS: printable ASCII, cut short."""
-    return "".join(ch for ch in typed if " " < ch <= "~")[:SHOWN_TYPED]
