@@ -43,8 +43,8 @@ from app.db.models import (
     ReportStatus,
     SendLane,
 )
+from app.digits import whole_or_none
 from app.engine.flow import N_, Choice, Invalid, Lookup, Query, Update, Valid, Validator
-from app.engine.validators import is_number
 from app.pb.ballot_text import fill, short_title
 from app.pb.flow_support import EffectHandler, PbFlows, _int, _org
 from app.pmc import members, milestones, reports
@@ -96,8 +96,9 @@ _REFERENCE = re.compile(rf"{reports.REFERENCE_PREFIX}\d{{{reports.REFERENCE_DIGI
 def pmc_progress(raw: str) -> Valid | Invalid:
     """A whole percent from 0 to 100; "45%" and "45 %" read as 45."""
     value = raw.strip().rstrip("%").strip()
-    if is_number(value, 3) and int(value) <= 100:
-        return Valid(str(int(value)))
+    percent = whole_or_none(value, 3)
+    if percent is not None and percent <= 100:
+        return Valid(str(percent))
     return Invalid(BAD_PROGRESS)
 
 
