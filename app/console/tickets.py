@@ -163,7 +163,10 @@ def ticket_list(code: str) -> Response | str | tuple[str, int]:
 
 
 def _names(session, tickets: list[Ticket]) -> dict[int, str]:
-    ids = {t.assignee_id for t in tickets if t.assignee_id is not None}
+    return _user_names(session, {t.assignee_id for t in tickets if t.assignee_id is not None})
+
+
+def _user_names(session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
@@ -183,8 +186,7 @@ def timeline_of(session, ticket: Ticket) -> list[TimelineLine]:
     ids = {e.user_id for e in events if e.user_id is not None}
     ids |= {int(v) for e in events if e.kind == TicketEventKind.ASSIGNED
             for v in (e.from_value, e.to_value) if v and is_whole(v)}
-    names = dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) \
-        if ids else {}
+    names = _user_names(session, ids)
     return [TimelineLine(e.at, _who(e, names), _what(e, ticket, names), e.note) for e in events]
 
 
