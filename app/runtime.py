@@ -56,8 +56,8 @@ class Runtime:
     sms_sender: SmsSender
     dispatcher: Dispatcher
     keyring: Keyring
+    desk: Desk  # complaint tickets' SLA policy and catalogs (app.tickets.desk)
     drafts: DraftStore | None = None  # unconfirmed USSD ballots (app.pb.drafts)
-    desk: Desk | None = None  # complaint tickets' SLA policy and catalogs (app.tickets.desk)
 
     def close(self) -> None:
         self.db.dispose()

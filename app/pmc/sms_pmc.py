@@ -134,7 +134,7 @@ SHOWN_CODE, SHOWN_WORD, SHOWN_NAME, SHOWN_MILESTONE = 20, 15, 24, 60
 NO_CODE_YET = "<code>"  # in an example, when the organization has no project to name
 
 
-def register(registry: KeywordRegistry, desk: Desk | None = None) -> None:
+def register(registry: KeywordRegistry, desk: Desk) -> None:
     """PMC, VERIFY and CONFIRM for members; INFO and REPORT for everyone (REPORT opens a
     ticket due by the `desk`'s SLA)."""
     registry.register(Keyword(PMC_WORDS, report_progress, PMC_HELP, audience=sits_on_a_pmc))
@@ -298,7 +298,7 @@ def _fitted(template: str, name: str, values: dict[str, object]) -> str:
     return fill(template, name=short_title(name, max(room, 12)), **values)
 
 
-def resident_report(request: SmsRequest, desk: Desk | None = None) -> str:
+def resident_report(request: SmsRequest, desk: Desk) -> str:
     """REPORT <code> <text>: a ticket on the project, once per message."""
     _ = request.gettext_for(request.language)
     word = word_in(REPORT_WORDS, request.language)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.db.models import Organization
-from app.tickets.sla import SlaPolicy, parse_policy
+from app.tickets.sla import SlaPolicy
 
 Gettext = Callable[[str], str]
 
@@ -23,5 +23,4 @@ class Desk:
 def desk_of(runtime) -> Desk:
     """The desk the runtime built at start (its settings were checked when they were loaded);
     one for every request and job, rather than the SLA setting parsed again each time."""
-    return runtime.desk or Desk(parse_policy(runtime.settings.ticket_sla_hours),
-                                runtime.catalogs.gettext_for)
+    return runtime.desk

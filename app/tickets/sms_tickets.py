@@ -40,7 +40,6 @@ from app.services.sms_keywords import (
 from app.tickets import notices, sla, tickets, workflow
 from app.tickets.desk import Desk
 from app.tickets.references import MAX_LENGTH
-from app.tickets.sla import parse_policy
 from app.tickets.tickets import Found, NewTicket
 
 COMPLAIN_WORDS = {"en": "COMPLAIN", "sw": "MALALAMIKO"}
@@ -142,12 +141,10 @@ class TicketKeywords:
         return _rated_text(self.desk, ticket, organization)
 
 
-def report_on_project(request: SmsRequest, desk: Desk | None, project: Project, text: str,
+def report_on_project(request: SmsRequest, desk: Desk, project: Project, text: str,
                       channel: TicketChannel = TicketChannel.REPORT) -> Ticket:
     """A resident's words about a project (REPORT, or COMPLAIN <code>): a ticket, once per
-    message, placed in the project's ward when it has one, else the resident's. Without a
-    desk (a registry built for tests), the default SLAs apply."""
-    desk = desk or Desk(parse_policy(None), request.gettext_for)
+    message, placed in the project's ward when it has one, else the resident's."""
     wards = project.wards
     return _opened(request, desk, NewTicket(
         organization_id=request.organization.id, channel=channel,
