@@ -59,14 +59,9 @@ def in_quiet_hours(now: datetime, tz: str, window: Window | str = DEFAULT_WINDOW
 
 def seconds_until_open(now: datetime, tz: str, window: Window | str = DEFAULT_WINDOW) -> int:
     """Seconds from `now` until the window next opens (0 when it is open)."""
-    window = Window.parse(window) if isinstance(window, str) else window
     if not in_quiet_hours(now, tz, window):
         return 0
-    local = now.astimezone(ZoneInfo(tz))
-    opening = datetime.combine(local.date(), window.start, tzinfo=local.tzinfo)
-    if opening <= local:
-        opening += timedelta(days=1)
-    return max(1, int((opening - local).total_seconds()))
+    return seconds_until_next_window(now, tz, window) or 0  # quiet: there is a next opening
 
 
 def window_for(own: str | None, default: Window | str = DEFAULT_WINDOW) -> Window:
