@@ -27,16 +27,31 @@ SCREEN_VARS = {"org_name": 30, "voice_number": 13, "currency": 3}
 def session_vars(db: Session, organization: Organization,
                  contact: Contact | None) -> dict[str, str]:
     """Values fixed for a whole session, read once on its first hop."""
+    caller = caller_vars(db, organization.id, contact.msisdn if contact else None,
+                         contact.language if contact else None)
+    return {**organization_vars(db, organization), **caller}
+
+
+def organization_vars(db: Session, organization: Organization) -> dict[str, str]:
+    """The session values that are the organization's: the same for every caller (USSD caches
+    them under the reference-data revision)."""
     return {
         "org_name": organization.name,
         "organization_id": str(organization.id),
         "voice_number": organization.voice_display or "",
         "currency": organization.currency,
-        "contact_language": (contact.language or "") if contact else "",
         # Read once, so the main menu's numbers cannot shift under the caller mid-session.
         "ideas_open": "yes" if ideas.collecting_rounds(db, organization.id) else "",
-        "pmc_member": "yes" if contact and is_member(db, organization.id, contact.msisdn)
-        else "",
+    }
+
+
+def caller_vars(db: Session, organization_id: int, msisdn: str | None,
+                language: str | None) -> dict[str, str]:
+    """The session values that are the caller's; `msisdn` is None for a caller who is not a
+    contact yet (no PMC seat to look up)."""
+    return {
+        "contact_language": language or "",
+        "pmc_member": "yes" if msisdn and is_member(db, organization_id, msisdn) else "",
     }
 
 

@@ -25,14 +25,14 @@ from app.db.models import Channel, Contact
 from app.engine import Engine, State, Turn
 from app.engine.flow import N_
 from app.engine.render import to_gsm7
-from app.pmc.report_flow import is_member
 from app.services import organizations
 from app.services.flow_host import (
     EFFECT_HANDLERS,
     EffectContext,
     EffectHandler,
     apply_effects,
-    session_vars,
+    caller_vars,
+    organization_vars,
 )
 from app.services.hop_cache import HopCache
 from app.services.hop_db import HopSessions, hop_sessions
@@ -54,7 +54,7 @@ class Service:
     organization_id: int
     country: str
     default_language: str
-    vars: Mapping[str, str]  # session_vars for a caller who is not a contact yet
+    vars: Mapping[str, str]  # organization_vars
 
     @classmethod
     def load(cls, db: Session, service_code: str) -> Service | None:
@@ -64,7 +64,7 @@ class Service:
         # Everything in it comes from organizations, addresses and cycles (whether ideas
         # are collected): reference data, so the cache sees an officer's change.
         return cls(organization.id, organization.country, organization.default_language,
-                   session_vars(db, organization, None))
+                   organization_vars(db, organization))
 
 
 def con(text: str) -> str:
@@ -136,12 +136,9 @@ class UssdGateway:
                                            "msisdn": msisdn}).first()
             language = (contact.language if contact and contact.language
                         else service.default_language)
-            vars = dict(service.vars)
-            if contact is not None:  # what session_vars says of a known caller
-                vars["contact_language"] = contact.language or ""
-                vars["pmc_member"] = ("yes" if is_member(db, service.organization_id, msisdn)
-                                      else "")
-            vars["session_id"] = hop.session_id[:100]
+            caller = caller_vars(db, service.organization_id, msisdn if contact else None,
+                                 contact.language if contact else None)
+            vars = {**service.vars, **caller, "session_id": hop.session_id[:100]}
         inputs = hop.text.split("*") if hop.text else []
         if len(inputs) > MAX_REPLAYED_INPUTS:
             return end(self.gettext_for(language)(DIAL_AGAIN))
