@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from typing import Protocol
 from uuid import uuid4
 
 from sqlalchemy import Insert, and_, bindparam, delete, insert, select, update
@@ -98,7 +99,15 @@ def settle_place(db: Session, keyring: Keyring, organization_id: int, round_name
         "voter_tag": keyring.round_tag(organization_id, round_name, identity)})
 
 
-def may_vote_in(db: Session, keyring: Keyring, cycle: Cycle | CycleRules, identity: str,
+class VotingPlace(Protocol):
+    """What may_vote_in reads of a cycle (a Cycle, CycleRules, or a USSD hop's BallotView)."""
+
+    organization_id: int
+    round: str
+    place_id: int
+
+
+def may_vote_in(db: Session, keyring: Keyring, cycle: VotingPlace, identity: str,
                 chain: Chain | None = None) -> bool:
     """The voter's registered place is the cycle's place or lies inside it. `chain` gives a
     place's id and its parents' from a copy of the place tree (USSD's hop cache)."""

@@ -415,9 +415,9 @@ class PbFlows:
         if view is None or view.phase != Phase.VOTING:
             return "closed"
         with self.sessions() as db:
-            place_id = ballots.registered_place_id(db, self.keyring, view.organization_id,
-                                                   view.round, _identity(q))
-        if place_id is None or view.place_id not in self._places(_org(q)).chain(place_id):
+            allowed = ballots.may_vote_in(db, self.keyring, view, _identity(q),
+                                          self._places(_org(q)).chain)
+        if not allowed:
             return "wrong_place"
         return _judged(view.spec, _selection(q))
 
