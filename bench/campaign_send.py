@@ -15,6 +15,10 @@ Prints three figures, each against something measured in this run (no absolute l
 (c) approve: seconds for approve() and its commit plus queueing the materialise job, as the
     console and the CLI do, on an N-recipient campaign. Target < 2 s.
 
+Under (a), CPU per batch of each process while the worker sends (the worker's own start and
+stop, measured on empty queues, taken off), against the bare loop's: the processes share the
+machine's cores, so their sum bounds the throughput however well they overlap.
+
 No rate limit (SMS_RATE_PER_SECOND=0) and no quiet hours, so only the pipeline is measured.
 BENCH_CAMPAIGN_N (default 100000) makes a quicker run, e.g. BENCH_CAMPAIGN_N=20000.
 """
@@ -42,10 +46,11 @@ from app.db.base import utcnow
 from app.db.models import Campaign, Contact, OutboxMessage, OutboxStatus, Role
 from app.db.session import make_engine
 from app.runtime import Runtime, build_runtime
-from app.services.dispatch import CAMPAIGNS
 from app.services import accounts
+from app.services.dispatch import CAMPAIGNS
 from app.services.organizations import create_organization
 from app.settings import Settings, load_settings
+from bench.timing import cpu_seconds
 from tests.fake_at import FakeAt
 from tests.servers import postgres_server, redis_server
 
@@ -63,6 +68,9 @@ class Run:
     materialise_rss_kb: int
     waves: int = 0
     in_waves_seconds: float = 0.0  # summed from each wave's claim to its last acceptance
+    worker_cpu: float = 0.0  # seconds: the worker and its work horses, the whole run
+    postgres_cpu: float = 0.0  # seconds, while the worker ran
+    at_cpu: float = 0.0  # seconds of this process (the local AT) while the worker ran
 
     @property
     def per_second(self) -> float:
@@ -83,18 +91,30 @@ def main() -> None:
                             sms_batch_size=BATCH, sms_rate_per_second=0,
                             campaign_hours="00:00-00:00")
         runtime = build_runtime(settings)
+        postgres = int((Path(tmp) / "pg" / "pgdata" / "postmaster.pid").read_text().split()[0])
         try:
-            small = run_campaign(runtime, at, max(1, N // 10), "small")
-            bare_before = bare_loop(at, N)
-            big = run_campaign(runtime, at, N, "big")
-            bare_after = bare_loop(at, N)
+            _, idle_worker_cpu = watched(settings, "--watch-worker")  # starts, finds no work
+            small = run_campaign(runtime, at, max(1, N // 10), "small", postgres)
+            bare_before, bare_cpu_before = bare_loop(at, N)
+            big = run_campaign(runtime, at, N, "big", postgres)
+            bare_after, bare_cpu_after = bare_loop(at, N)
         finally:
             runtime.close()
     bare = 2 * N / (bare_before + bare_after)  # recipients per second, mean of both loops
+    batches = N / BATCH
     print(f"(a) throughput: worker {big.per_second:,.0f}/s ({big.send_seconds:.1f} s), bare "
           f"loop {bare:,.0f}/s ({bare_before:.1f} s, {bare_after:.1f} s): "
           f"ratio {big.per_second / bare:.2f} (target >= 0.70); {big.waves} send jobs, "
           f"{big.in_waves_seconds:.1f} s inside them, the rest between them")
+    # Where the time goes: on a machine with few cores the pipeline's processes share them,
+    # so CPU per batch, summed, bounds the throughput whatever the overlap.
+    worker, postgres_ms, at_ms = (1e3 * cpu / batches for cpu in (
+        big.worker_cpu - idle_worker_cpu, big.postgres_cpu, big.at_cpu))
+    bare_ms = 1e3 * (bare_cpu_before + bare_cpu_after) / (2 * batches)
+    print(f"    CPU per batch of {BATCH}: worker {worker:.1f} (less {idle_worker_cpu:.1f} s to "
+          f"start and stop) + PostgreSQL {postgres_ms:.1f} + local AT {at_ms:.1f} = "
+          f"{worker + postgres_ms + at_ms:.1f} ms; bare loop and local AT {bare_ms:.1f} ms "
+          f"({os.cpu_count()} CPUs)")
     print(f"(b) worker peak RSS: {small.peak_rss_kb / 1024:.0f} MB at {small.recipients:,}, "
           f"{big.peak_rss_kb / 1024:.0f} MB at {big.recipients:,}: "
           f"ratio {big.peak_rss_kb / small.peak_rss_kb:.2f} (target ~1); the materialise "
@@ -104,8 +124,9 @@ def main() -> None:
           f"({small.approve_seconds:.3f} s for {small.recipients:,}; target < 2 s)")
 
 
-def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str) -> Run:
-    """Contacts, a draft, approve (timed), then a worker sends it all (timed from the DB)."""
+def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str, postgres: int) -> Run:
+    """Contacts, a draft, approve (timed), then a worker sends it all (timed from the DB).
+    `postgres` is the postmaster's pid, for the CPU PostgreSQL spends on the sending."""
     campaign_id, approver = draft(runtime, count, code)
     started = time.perf_counter()
     with runtime.sessions.begin() as db:
@@ -117,8 +138,11 @@ def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str) -> Run:
     # The materialise job runs here, watched, to measure it alone; the copy approve queued
     # comes off the queue, or the worker would run it again and start a second chain of waves.
     Queue(CAMPAIGNS, connection=runtime.redis).empty()
-    materialise_peak = watched(runtime.settings, "--watch-materialise", str(campaign_id))
-    peak = watched(runtime.settings, "--watch-worker")
+    materialise_peak, _ = watched(runtime.settings, "--watch-materialise", str(campaign_id))
+    postgres_before, here_before = cpu_seconds([postgres]), time.process_time()
+    peak, worker_cpu = watched(runtime.settings, "--watch-worker")
+    postgres_cpu = cpu_seconds([postgres]) - postgres_before
+    at_cpu = time.process_time() - here_before  # this process only serves AT meanwhile
     with runtime.sessions() as db:
         rows = OutboxMessage.campaign_id == campaign_id
         first, last, sent = db.execute(select(
@@ -134,7 +158,7 @@ def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str) -> Run:
     # jobs (the advance step, rq, forking a work horse).
     in_waves = sum((end - start).total_seconds() for start, end in waves)
     return Run(count, approve_seconds, (last - first).total_seconds(), peak, materialise_peak,
-               len(waves), in_waves)
+               len(waves), in_waves, worker_cpu, postgres_cpu, at_cpu)
 
 
 def draft(runtime: Runtime, count: int, code: str) -> tuple[int, str]:
@@ -156,23 +180,27 @@ def draft(runtime: Runtime, count: int, code: str) -> tuple[int, str]:
         return campaign.id, approver
 
 
-def watched(settings: Settings, *args: str) -> int:
-    """Peak RSS (KB) of `python -m bench.campaign_send ARGS` run with the settings' env."""
+def watched(settings: Settings, *args: str) -> tuple[int, float]:
+    """Peak RSS (KB) and CPU seconds of `python -m bench.campaign_send ARGS` run with the
+    settings' env."""
     env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
            "AT_USERNAME": settings.at_username, "AT_API_KEY": settings.at_api_key,
            "AT_API_URL": settings.at_api_url, "SMS_BATCH_SIZE": str(settings.sms_batch_size),
            "SMS_RATE_PER_SECOND": "0", "CAMPAIGN_HOURS": "00:00-00:00", "LOG_LEVEL": "WARNING"}
     watcher = subprocess.run([sys.executable, "-m", "bench.campaign_send", *args],
                              env=env, check=True, capture_output=True, text=True)
-    return int(watcher.stdout.split()[-1])
+    peak, cpu = watcher.stdout.split()[-2:]
+    return int(peak), float(cpu)
 
 
 def watch(*command: str) -> None:
     """Run `command` to the end and only wait for it: this small process's RUSAGE_CHILDREN
     peak is the command's and its children's. (A process's own peak would not do: on Linux
-    it starts from the RSS of the process it was forked from, here this bench's.)"""
+    it starts from the RSS of the process it was forked from, here this bench's.) Prints
+    that peak and their CPU seconds."""
     subprocess.run([sys.executable, *command], check=True, stdout=subprocess.DEVNULL)
-    print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(used.ru_maxrss, used.ru_utime + used.ru_stime)
 
 
 def materialise_here(campaign_id: int) -> None:
@@ -182,18 +210,19 @@ def materialise_here(campaign_id: int) -> None:
     runtime.close()
 
 
-def bare_loop(at: FakeAt, count: int) -> float:
+def bare_loop(at: FakeAt, count: int) -> tuple[float, float]:
     """Seconds to post `count` numbers in batches of BATCH to the same server, through the
-    same adapter, with nothing else: the ceiling the worker is measured against."""
+    same adapter, with nothing else: the ceiling the worker is measured against. Also the CPU
+    seconds this process used meanwhile (the loop and the local AT)."""
     backend = AtSmsBackend.connect(at.username, at.api_key, at.url)
     body = MESSAGE["en"].format(org="Bench big")
     numbers = [f"+{254_710_000_000 + n}" for n in range(count)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, count, BATCH):
         outcomes = backend.send("40014", body, numbers[start:start + BATCH])
         if len(outcomes) != len(numbers[start:start + BATCH]):
             raise SystemExit("the bare loop lost an answer")
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 if __name__ == "__main__":

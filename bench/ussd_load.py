@@ -50,6 +50,7 @@ from app.services import places
 from app.services.organizations import create_organization
 from app.settings import ROOT, Settings
 from bench.load_generator import Generators, Outcome, Plan
+from bench.timing import cpu_seconds
 from tests.servers import PostgresServer, RedisServer, free_port, missing_server_programs
 
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS") or 3)
@@ -71,7 +72,6 @@ HOPS = len(KEYS) + 1
 SCREENS = ("language", "menu", "wards", "ward?", "ballot", "pick 1", "pick 2", "summary",
            "confirm", "thanks")
 THANKS = "END Thank you. Your vote is recorded. Receipt: "
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 FIRST_PHONE = 254_710_000_000  # +254 710 000 000 onwards: Safaricom numbers, one per session
 
 # Kept up: no error; session times grow by at most GROWTH seconds per second of the step (the
@@ -162,28 +162,6 @@ class Step:
                 f" {self.percentile(50) * 1e3:5.1f} ms p99 {self.percentile(99) * 1e3:6.1f} ms,"
                 f" CPU/hop {server * 1e3:.2f} + {generator * 1e3:.2f} ms,"
                 f" errors {errors or 0}: {'kept up' if self.kept_up else 'behind'}")
-
-
-def cpu_seconds(roots: list[int]) -> float:
-    """CPU time used so far by these processes and all their descendants (Linux /proc)."""
-    parents, times = {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue  # it ended meanwhile
-        fields = stat[stat.rindex(")") + 2:].split()
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    wanted = set(roots) & set(times)
-    grew = True
-    while grew:
-        more = {pid for pid, parent in parents.items() if parent in wanted} - wanted
-        wanted |= more
-        grew = bool(more)
-    return sum(times[pid] for pid in wanted)
 
 
 class Driver:
