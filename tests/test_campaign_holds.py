@@ -172,7 +172,7 @@ def test_dnd_refusals_wait_for_the_organizations_next_window(runtime, fake_at):
         organization_by_code(db, "makueni").campaign_hours = None  # the setting: 08:00-18:00
         organization_by_code(db, "nandi").campaign_hours = "07:00-19:00"
         makueni, nandi = (organization_by_code(db, c).id for c in ("makueni", "nandi"))
-        ids = {lane: outbox.queue_sms(db, org_id, n, "Hello", lane).id
+        ids = {lane: outbox.queue_sms(db, org_id, n, "Hello", lane)
                for lane, org_id, n in ((SendLane.CAMPAIGN, makueni, NUMBERS[0]),
                                        (SendLane.NOTICE, nandi, NUMBERS[1]),
                                        (SendLane.REPLY, makueni, NUMBERS[2]))}
@@ -201,7 +201,7 @@ def test_dnd_retry_is_scheduled_by_the_dispatcher_after_the_window_delay(runtime
     with runtime.sessions.begin() as db:
         org = organization_by_code(db, "makueni")
         org.campaign_hours = "08:00-18:00"
-        [message_id] = [outbox.queue_sms(db, org.id, NUMBERS[0], "Hi", SendLane.CAMPAIGN).id]
+        [message_id] = [outbox.queue_sms(db, org.id, NUMBERS[0], "Hi", SendLane.CAMPAIGN)]
     fake_at.answer(NUMBERS[0], 409)
     handed = []
 
@@ -273,7 +273,7 @@ def test_cli_shows_sets_and_refuses_campaign_hours(runtime, monkeypatch):
 def test_dev_housekeeping_sends_what_a_stopped_process_left_behind(runtime):
     with runtime.sessions.begin() as db:
         org = organization_by_code(db, "makueni")
-        ids = [outbox.queue_sms(db, org.id, n, "Notice", SendLane.NOTICE).id
+        ids = [outbox.queue_sms(db, org.id, n, "Notice", SendLane.NOTICE)
                for n in NUMBERS[:3]]
         outbox.claim(db, ids[:1])  # the process stopped after claiming: sending
         outbox.claim(db, ids[1:2])

@@ -207,7 +207,7 @@ def test_a_report_that_overtakes_the_record_of_its_send_is_applied(client, runti
     """AT can report on a message before the worker has committed the id AT gave it."""
     with runtime.sessions.begin() as db:
         org = organization_by_code(db, "makueni")
-        message_id = queue_sms(db, org.id, RESIDENT, "Mkutano kesho", SendLane.NOTICE).id
+        message_id = queue_sms(db, org.id, RESIDENT, "Mkutano kesho", SendLane.NOTICE)
     # the fake AT names the first message it accepts ATXid_1_0
     report = delivery_report("ATXid_1_0", RESIDENT, "Success")
     assert deliver(client, [report])[0].status == 200

@@ -29,7 +29,8 @@ def sent_message(runtime, msisdn: str = PHONE, at_id: str = "ATXid_out_1",
     """An outbox row AT accepted with `at_id`."""
     with runtime.sessions.begin() as db:
         org = organization_by_code(db, "makueni")
-        row = outbox.queue_sms(db, org.id, msisdn, "Mkutano kesho", SendLane.NOTICE)
+        row = db.get(OutboxMessage, outbox.queue_sms(db, org.id, msisdn, "Mkutano kesho",
+                                                     SendLane.NOTICE))
         row.status, row.backend, row.sent_at = status, "at", utcnow()
         row.at_message_id = at_id if status == OutboxStatus.SENT else None
         return row.id
@@ -136,7 +137,7 @@ def test_user_in_blacklist_suppresses_the_number(client, runtime):
     # The next notice to that number is not sent.
     with runtime.sessions.begin() as db:
         org = organization_by_code(db, "makueni")
-        notice_id = outbox.queue_sms(db, org.id, PHONE, "Habari", SendLane.NOTICE).id
+        notice_id = outbox.queue_sms(db, org.id, PHONE, "Habari", SendLane.NOTICE)
     report = SmsSender(runtime.sessions, runtime.sms_sender.backend).send([notice_id])
     assert (report.sent, report.suppressed) == (0, 1)
     assert message(runtime, notice_id).status == OutboxStatus.SUPPRESSED

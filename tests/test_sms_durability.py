@@ -53,7 +53,7 @@ def runtime(at_settings):
 def queue(runtime, *msisdns: str, lane: SendLane = SendLane.NOTICE) -> list[int]:
     with runtime.sessions.begin() as db:
         org = organization_by_code(db, "makueni")
-        return [outbox.queue_sms(db, org.id, m, "Mkutano wa bajeti kesho", lane).id
+        return [outbox.queue_sms(db, org.id, m, "Mkutano wa bajeti kesho", lane)
                 for m in msisdns]
 
 

@@ -49,7 +49,7 @@ def opted_out(runtime, msisdn: str = PHONE, org: str = "makueni") -> bool:
 def queue(runtime, lane: SendLane, msisdn: str = PHONE, org: str = "makueni") -> int:
     with runtime.sessions.begin() as db:
         return outbox.queue_sms(db, organization_by_code(db, org).id, msisdn, "Mkutano kesho",
-                                lane).id
+                                lane)
 
 
 def status_of(runtime, message_id: int) -> OutboxStatus:

@@ -495,9 +495,8 @@ class PbFlows:
             body = fill(_(RECEIPT_SMS), cycle=name, receipt=cast.receipt,
                         word=RECEIPT_WORDS.get(effect.language, RECEIPT_WORDS["en"]),
                         short_code=codes.sms)
-        message = outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY,
-                                   sender=codes.sender)
-        return [message.id]
+        return [outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY,
+                                 sender=codes.sender)]
 
     def save_profile(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
         """Asked once: the first answers (or the refusal) stand."""

@@ -47,7 +47,7 @@ def queue_result_notices(db: Session, cycle: Cycle,
         _ = gettext_for(contact.language or organization_language)
         body = notice_text(_, cycle.name, winners)
         ids.append(outbox.queue_sms(db, cycle.organization_id, contact.msisdn, body,
-                                    SendLane.NOTICE).id)
+                                    SendLane.NOTICE))
     return ids
 
 

@@ -57,7 +57,7 @@ def send_reminders(db: Session, organization: Organization, today: date, rules: 
         _ = gettext_for(contact.language or organization.default_language)
         body = reminder_text(_, organization.name, project.code, project.name, days)
         ids.append(outbox.queue_sms(db, organization.id, contact.msisdn, body,
-                                    SendLane.NOTICE, sender=organization.sms_sender).id)
+                                    SendLane.NOTICE, sender=organization.sms_sender))
     return ids
 
 

@@ -247,8 +247,7 @@ class PmcReportFlows:
         body = fill(_(REPORT_SMS), project=short_title(project.name, NAME_IN_SMS),
                     status=_(STATUS_LABELS[report.status]), progress=report.progress,
                     reference=report.reference)
-        message = outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY)
-        return [message.id]
+        return [outbox.queue_sms(db, ctx.organization_id, ctx.msisdn, body, SendLane.REPLY)]
 
     def confirm(self, db: Session, ctx: EffectContext, effect: Effect) -> None:
         verification = _verification(db, ctx.organization_id,

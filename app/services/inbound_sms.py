@@ -148,5 +148,5 @@ class InboundSmsHandler:
             if not self.keywords.keeps_text(parsed):
                 inbound.text = f"{parsed.keyword} [removed once answered]"
             sends = [(inbound.msisdn, reply)] if reply else []
-            return [outbox.queue_sms(db, organization.id, msisdn, body, SendLane.REPLY).id
+            return [outbox.queue_sms(db, organization.id, msisdn, body, SendLane.REPLY)
                     for msisdn, body in sends + request.others]

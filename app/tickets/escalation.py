@@ -99,7 +99,7 @@ def _tell_supervisors(db: Session, desk: Desk, organization: Organization,
                     "tickets escalated without an SMS", organization.id, len(references))
         return []
     body = notices.overdue_text(desk.gettext_for(organization.default_language), references)
-    return [outbox.queue_sms(db, organization.id, supervisor.msisdn, body, SendLane.NOTICE).id
+    return [outbox.queue_sms(db, organization.id, supervisor.msisdn, body, SendLane.NOTICE)
             for supervisor in supervisors]
 
 

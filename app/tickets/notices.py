@@ -114,4 +114,4 @@ def tell_caller(db, desk: Desk, ticket: Ticket, organization: Organization,
         return []
     language = language_of(ticket, organization)
     body = make_text(desk.gettext_for(language), ticket, organization, language)
-    return [outbox.queue_sms(db, organization.id, ticket.msisdn, body, SendLane.NOTICE).id]
+    return [outbox.queue_sms(db, organization.id, ticket.msisdn, body, SendLane.NOTICE)]
