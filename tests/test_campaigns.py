@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from app.campaigns import lifecycle
 from app.campaigns.audience import (
@@ -20,7 +20,7 @@ from app.campaigns.audience import (
     resolve,
     ward_ids_by_code,
 )
-from app.campaigns.materialise import LOST_AFTER, advance, lost_work, materialise
+from app.campaigns.materialise import LOST_AFTER, advance, lost_work, materialise, next_wave
 from app.campaigns.message_text import Encoding, Price
 from app.campaigns.preview import preview
 from app.campaigns.progress import progress
@@ -34,6 +34,7 @@ from app.db.models import (
     Participation,
     PmcMember,
     Project,
+    RecipientState,
     Role,
     SendLane,
     SmsSuppression,
@@ -457,3 +458,32 @@ def test_cli_creates_from_a_yaml_file_and_refuses_what_it_cannot_do(runtime, wor
     agent = run(runtime, monkeypatch, "sms", "campaign", "create", "--org", "makueni",
                 "--by", AGENT, "--name", "X", "--message-en", "Hi", "--everyone")
     assert agent.exit_code != 0 and "only admin, approver, officer may create" in agent.output
+
+
+def test_the_next_wave_is_read_from_queued_recipients_only(runtime, world):
+    """However many waves went, picking the next one reads only its own recipients: without
+    the partial index the read skipped every recipient already handed over, so each wave of
+    a long campaign cost more than the last."""
+    if runtime.db.dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    campaign_id = _create(runtime)
+    with runtime.sessions.begin() as db:
+        db.execute(insert(CampaignRecipient), [
+            {"campaign_id": campaign_id, "msisdn": f"+2547990{n:05d}", "language": "en",
+             "state": RecipientState.DISPATCHED if n < 1500 else RecipientState.QUEUED}
+            for n in range(2000)])
+    with runtime.db.begin() as connection:
+        connection.execute(text("ANALYZE campaign_recipients"))
+        pick = next_wave(campaign_id, 100).compile(
+            runtime.db, compile_kwargs={"literal_binds": True})
+        [plan] = connection.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {pick}")).scalar()
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", ()):
+            yield from nodes(child)
+
+    scans = [n for n in nodes(plan["Plan"]) if "Scan" in n["Node Type"]]
+    assert [n.get("Index Name") for n in scans] == ["ix_campaign_recipients_queued"]
+    assert sum(n.get("Rows Removed by Filter", 0) for n in scans) == 0
+    assert scans[0]["Actual Rows"] == 100

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime, utcnow
@@ -54,7 +55,13 @@ class CampaignRecipient(Base):
     """One number of a campaign; unique per campaign, so a restarted materialise adds none twice."""
 
     __tablename__ = "campaign_recipients"
-    __table_args__ = (UniqueConstraint("campaign_id", "msisdn"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "msisdn"),
+        # The next wave: a campaign's queued recipients in id order (migration 0010), read
+        # from the index alone however many waves already went.
+        Index("ix_campaign_recipients_queued", "campaign_id", "id",
+              postgresql_where=sql("state = 'queued'"), sqlite_where=sql("state = 'queued'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
