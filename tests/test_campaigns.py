@@ -24,6 +24,7 @@ from app.campaigns.materialise import LOST_AFTER, advance, lost_work, materialis
 from app.campaigns.message_text import Encoding, Price
 from app.campaigns.preview import preview
 from app.campaigns.progress import progress
+from app.campaigns.runner import run_advance, start_chain
 from app.db.models import (
     AuditEntry,
     Campaign,
@@ -348,6 +349,43 @@ def test_pause_stops_waves_and_resume_carries_on(runtime, world):
     _do(runtime, lifecycle.resume, campaign_id, APPROVER)
     assert advance(runtime.sessions, recorder, campaign_id, NAIROBI_9AM, OPEN_ALWAYS) == 0
     assert len(recorder.handed[0][0]) == 3
+
+
+def test_a_job_of_an_older_chain_hands_nothing_over(runtime, world):
+    """A second chain of advance jobs (a materialise job run again, a resume while a delayed
+    step still waited) starts a new chain; the older chain's next job then ends. A retried
+    job keeps its chain and carries on."""
+    campaign_id = _approved_and_written(runtime)
+
+    class Jobs:
+        def __init__(self) -> None:
+            self.queued: list[int | None] = []
+
+        def materialise(self, campaign_id: int) -> None:
+            raise AssertionError("not this step")
+
+        def advance(self, campaign_id: int, delay: int = 0, chain: int | None = None) -> None:
+            self.queued.append(chain)
+
+    recorder = Recorder()
+    first = start_chain(runtime.sessions, campaign_id)
+    one = dict(now=NAIROBI_9AM, window=OPEN_ALWAYS, wave=1)
+    assert advance(runtime.sessions, recorder, campaign_id, chain=first, **one) == 0
+    assert advance(runtime.sessions, recorder, campaign_id, chain=first, **one) == 0  # retried
+    second = start_chain(runtime.sessions, campaign_id)
+    assert second != first
+    assert advance(runtime.sessions, recorder, campaign_id, chain=first, **one) is None
+    assert [len(ids) for ids, *_ in recorder.handed] == [1, 1]
+
+    jobs = Jobs()
+    run_advance(runtime, jobs, campaign_id, first)  # the older chain's next job: ends
+    assert jobs.queued == []
+    run_advance(runtime, jobs, campaign_id, second)  # hands the last recipient over
+    assert jobs.queued == [second]
+    run_advance(runtime, jobs, campaign_id)  # a start (the sweep): a chain of its own
+    with runtime.sessions() as db:
+        campaign = db.get(Campaign, campaign_id)
+        assert (campaign.status, campaign.chain) == (CampaignStatus.COMPLETED, second + 1)
 
 
 def test_cancel_stops_every_unsent_row(runtime, world):

@@ -44,10 +44,11 @@ def materialise_campaign(campaign_id: int) -> int:
     return run_materialise(runtime, campaign_jobs(runtime), campaign_id)
 
 
-def advance_campaign(campaign_id: int) -> None:
-    """Hand a campaign's next wave to the sender, inside its organization's sending hours."""
+def advance_campaign(campaign_id: int, chain: int | None = None) -> None:
+    """Hand a campaign's next wave to the sender, inside its organization's sending hours;
+    `chain` is the chain of jobs it belongs to (app.campaigns.runner.run_advance)."""
     runtime = current_runtime()
-    run_advance(runtime, campaign_jobs(runtime), campaign_id)
+    run_advance(runtime, campaign_jobs(runtime), campaign_id, chain)
 
 
 def relay_outbox(now: str | None = None) -> dict[str, int]:

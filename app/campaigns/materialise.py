@@ -147,12 +147,18 @@ def _write_chunk(db: Session, campaign: Campaign, organization: Organization,
 
 
 def advance(sessions: sessionmaker[Session], dispatcher: Dispatcher, campaign_id: int,
-            now: datetime, window: Window | str, wave: int = 1000) -> int | None:
+            now: datetime, window: Window | str, wave: int = 1000,
+            chain: int | None = None) -> int | None:
     """Hand the next wave to the sender if the campaign is sending and its organization is in
-    its sending hours; returns when to call again (see the module's docstring)."""
+    its sending hours; returns when to call again (see the module's docstring).
+
+    `chain` is the chain of advance jobs this call belongs to (app.campaigns.runner): once a
+    newer chain has started, an older one's call does nothing and returns None, so two chains
+    never hand waves over side by side.
+    """
     with sessions.begin() as db:
         campaign = db.get(Campaign, campaign_id, with_for_update=True)
-        if campaign is None:
+        if campaign is None or (chain is not None and campaign.chain != chain):
             return None
         if campaign.status == CampaignStatus.SCHEDULED:
             if campaign.scheduled_for is not None and campaign.scheduled_for > now:

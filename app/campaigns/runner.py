@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from redis import Redis
 from rq import Queue
 from rq import Retry as RqRetry
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.campaigns.materialise import advance, lost_work, materialise
@@ -46,7 +46,7 @@ WAVE_TIMEOUT = 900
 class CampaignJobs(Protocol):
     def materialise(self, campaign_id: int) -> None: ...
 
-    def advance(self, campaign_id: int, delay: int = 0) -> None: ...
+    def advance(self, campaign_id: int, delay: int = 0, chain: int | None = None) -> None: ...
 
 
 class RqCampaignJobs:
@@ -57,13 +57,14 @@ class RqCampaignJobs:
         self.queue.enqueue(MATERIALISE_JOB, campaign_id, job_timeout=MATERIALISE_TIMEOUT,
                            retry=RqRetry(max=RETRY[0], interval=RETRY[1]))
 
-    def advance(self, campaign_id: int, delay: int = 0) -> None:
+    def advance(self, campaign_id: int, delay: int = 0, chain: int | None = None) -> None:
         options = {"job_timeout": ADVANCE_TIMEOUT,
                    "retry": RqRetry(max=RETRY[0], interval=RETRY[1])}
         if delay:
-            self.queue.enqueue_in(timedelta(seconds=delay), ADVANCE_JOB, campaign_id, **options)
+            self.queue.enqueue_in(timedelta(seconds=delay), ADVANCE_JOB, campaign_id, chain,
+                                  **options)
         else:  # behind the sends of the wave just handed over
-            self.queue.enqueue(ADVANCE_JOB, campaign_id, **options)
+            self.queue.enqueue(ADVANCE_JOB, campaign_id, chain, **options)
 
 
 class InlineCampaignJobs:
@@ -76,16 +77,18 @@ class InlineCampaignJobs:
     def materialise(self, campaign_id: int) -> None:
         run_materialise(self.runtime, self, campaign_id)
 
-    def advance(self, campaign_id: int, delay: int = 0) -> None:
+    def advance(self, campaign_id: int, delay: int = 0, chain: int | None = None) -> None:
         if delay:
-            self.schedule(delay, lambda: self.advance(campaign_id))
+            self.schedule(delay, lambda: self.advance(campaign_id, chain=chain))
             return
+        if chain is None:
+            chain = start_chain(self.runtime.sessions, campaign_id)
         while True:
-            wait = advance_once(self.runtime, campaign_id)
+            wait = advance_once(self.runtime, campaign_id, chain)
             if wait is None:
                 return
             if wait:
-                self.schedule(wait, lambda: self.advance(campaign_id))
+                self.advance(campaign_id, wait, chain)
                 return
 
 
@@ -128,11 +131,12 @@ def wave_dispatcher(runtime: Runtime) -> Dispatcher:
     return WaveDispatcher(runtime.dispatcher, runtime.redis)
 
 
-def advance_once(runtime: Runtime, campaign_id: int) -> int | None:
+def advance_once(runtime: Runtime, campaign_id: int, chain: int | None = None) -> int | None:
     settings = runtime.settings
     return advance(runtime.sessions, wave_dispatcher(runtime), campaign_id, utcnow(),
                    sending_window(runtime.sessions, campaign_id, settings.campaign_hours),
-                   wave=wave_size(settings.sms_batch_size, settings.sms_rate_per_second))
+                   wave=wave_size(settings.sms_batch_size, settings.sms_rate_per_second),
+                   chain=chain)
 
 
 def wave_size(batch_size: int, per_second: int) -> int:
@@ -153,11 +157,26 @@ def sending_window(sessions: sessionmaker[Session], campaign_id: int, default: s
     return window_for(own, default)
 
 
-def run_advance(runtime: Runtime, jobs: CampaignJobs, campaign_id: int) -> None:
-    """One wave, then the next step queued (at once, later, or not at all)."""
-    wait = advance_once(runtime, campaign_id)
+def start_chain(sessions: sessionmaker[Session], campaign_id: int) -> int:
+    """Begin a new chain of advance jobs for the campaign and return its number: the next job
+    of any older chain finds its number stale and ends (app.campaigns.materialise.advance)."""
+    c = Campaign.__table__.c
+    with sessions.begin() as db:
+        return db.execute(update(Campaign.__table__).where(c.id == campaign_id)
+                          .values(chain=c.chain + 1).returning(c.chain)).scalar() or 0
+
+
+def run_advance(runtime: Runtime, jobs: CampaignJobs, campaign_id: int,
+                chain: int | None = None) -> None:
+    """One wave, then the next step queued (at once, later, or not at all), in the same
+    chain. A job queued without one (approve, resume, the sweep, materialise) starts a chain;
+    an older chain's next job then ends, so a campaign's waves never run two chains at once.
+    A retried job keeps its chain and carries on."""
+    if chain is None:
+        chain = start_chain(runtime.sessions, campaign_id)
+    wait = advance_once(runtime, campaign_id, chain)
     if wait is not None:
-        jobs.advance(campaign_id, wait)
+        jobs.advance(campaign_id, wait, chain)
 
 
 def start_work(jobs: CampaignJobs, campaign_id: int, status: str, materialised: bool) -> None:

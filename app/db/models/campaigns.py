@@ -49,6 +49,9 @@ class Campaign(Base):
     # When the background work expects its next step; long past means its job was lost
     # (Redis restarted...) and app.campaigns.runner.sweep queues it again.
     next_step_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The number of the campaign's current chain of advance jobs (app.campaigns.runner): a
+    # job of an older chain ends instead of handing a wave over.
+    chain: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class CampaignRecipient(Base):
