@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from sqlalchemy import ColumnElement, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from app.db.models import (
     SendLane,
     SuppressionSource,
 )
+from app.db.upserts import dialect_of
 from app.services import delivery_reports, suppressions
 
 # The send path's statements go to the table, not through the ORM: a wave is thousands of
@@ -36,12 +38,20 @@ _SENDER = select(Organization.__table__.c.sms_sender).where(
     Organization.__table__.c.id == bindparam("organization_id"))
 
 
+class _Read(Enum):
+    ORGANIZATIONS = "the organization's sender, read from the database"
+
+
+ORGANIZATIONS_SENDER = _Read.ORGANIZATIONS
+
+
 def queue_sms(db: Session, organization_id: int, msisdn: str, body: str, lane: SendLane,
-              *, sender: str | None = None) -> int:
-    """Add a QUEUED message (from the organization's sender unless given) and return its id;
-    committed only with the caller's transaction. A plain INSERT: a USSD Confirm queues its
-    receipt this way, and a loaded, tracked object would cost it more than the insert."""
-    if sender is None:
+              *, sender: str | None | _Read = ORGANIZATIONS_SENDER) -> int:
+    """Add a QUEUED message and return its id; committed only with the caller's transaction.
+    `sender` None is AT's default; a caller that already holds the organization's sender
+    passes it (None included), otherwise it is read. A plain INSERT: a USSD Confirm queues
+    its receipt this way, and a loaded, tracked object would cost it more than the insert."""
+    if sender is ORGANIZATIONS_SENDER:
         sender = db.execute(_SENDER, {"organization_id": organization_id}).scalar()
     db.flush()  # a plain statement does not autoflush: the caller's pending rows go first
     return db.execute(_QUEUE, {"organization_id": organization_id, "msisdn": msisdn,
@@ -222,7 +232,7 @@ def record(db: Session, rows: Sequence[Claimed], outcomes: Mapping[int, Recipien
             else:
                 retry.append(Retrying(row, outcome.status_code))
         judged.append(values)
-    if db.get_bind().dialect.name == "postgresql":
+    if dialect_of(db) == "postgresql":
         waiting = _record_as_json(db, accepted, judged, backend, now)
     else:
         for statement, params in ((_RECORD_ACCEPTED, accepted), (_RECORD, judged)):
