@@ -26,7 +26,6 @@ from app.db.models import (
 )
 from app.services.accounts import user_by_email
 from app.services.organizations import organization_by_code
-from app.tickets.desk import desk_of
 from app.tickets.escalation import escalate_overdue
 from app.tickets.tickets import NewTicket, open_ticket
 from app.tickets.workflow import change_status
@@ -269,7 +268,7 @@ def test_the_status_form_offers_only_the_next_statuses(client, runtime):
 def test_a_refused_change_says_why_and_changes_nothing(client, runtime, handed):
     reference = open_one(runtime)
     with runtime.sessions.begin() as db:
-        change_status(db, desk_of(runtime), ticket(db, reference), TicketStatus.CLOSED, None)
+        change_status(db, runtime.desk, ticket(db, reference), TicketStatus.CLOSED, None)
     signed_in(client, runtime, "agent")
     page = f"{TICKETS}/{ticket_id(runtime, reference)}"
     response = post(client, f"{page}/status", {"status": "progress"}, page)
@@ -315,7 +314,7 @@ def test_a_recorded_complaint_has_a_player_allowed_by_the_page_policy(client, ru
                         channel=TicketChannel.VOICE, category=TicketCategory.OTHER,
                         description="", msisdn=CALLER,
                         recording_url="https://rec.example.africastalking.com/a1.mp3")
-        reference = open_ticket(db, desk_of(runtime), new).ticket.reference
+        reference = open_ticket(db, runtime.desk, new).ticket.reference
     signed_in(client, runtime, "agent")
     response = client.get(f"{TICKETS}/{ticket_id(runtime, reference)}")
     assert '<audio controls preload="none" src="https://rec.example.africastalking.com/a1.mp3"' \
@@ -336,7 +335,7 @@ def test_overdue_open_tickets_come_first_then_by_due_time(client, runtime):
     late = open_one(runtime, msisdn=NEIGHBOUR, now=now - LONG_AGO)
     done_late = open_one(runtime, now=now - 3 * LONG_AGO)
     with runtime.sessions.begin() as db:
-        change_status(db, desk_of(runtime), ticket(db, done_late), TicketStatus.RESOLVED, None)
+        change_status(db, runtime.desk, ticket(db, done_late), TicketStatus.RESOLVED, None)
     signed_in(client, runtime, "agent")
     assert references_in(text(client.get(TICKETS))) == [very_late, late, soon, fresh]
     assert references_in(text(client.get(TICKETS, query_string={"status": "all"}))) == [
@@ -414,12 +413,12 @@ def test_the_dashboard_counts_open_tickets_and_sla_breaches_with_links(client, r
     later = open_one(runtime, category=TicketCategory.PROJECT, now=now - 2 * LONG_AGO)
     closed = open_one(runtime, now=now - LONG_AGO)
     with runtime.sessions.begin() as db:
-        desk = desk_of(runtime)
+        desk = runtime.desk
         change_status(db, desk, ticket(db, closed), TicketStatus.CLOSED, None)
         ticket(db, fresh).place_id = place
         ticket(db, late).place_id = place
     with runtime.sessions.begin() as db:
-        escalate_overdue(db, desk_of(runtime), now - LONG_AGO)  # `later` only: due 13 days ago
+        escalate_overdue(db, runtime.desk, now - LONG_AGO)  # `later` only: due 13 days ago
     signed_in(client, runtime, "supervisor")
     html = text(client.get(f"{TICKETS}/dashboard"))
     assert re.search(r'id="open-total"><strong>4</strong>', html)

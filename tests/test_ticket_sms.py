@@ -27,7 +27,6 @@ from app.pb.ballot_text import fill
 from app.pmc import feedback
 from app.settings import Settings
 from app.tickets import notices, references
-from app.tickets.desk import desk_of
 from app.tickets.workflow import change_status
 from tests.console_support import add_user, log_in
 from tests.factories import add_contact
@@ -98,7 +97,7 @@ def received(runtime, made: Ticket) -> str:
 def resolve(runtime, reference: str) -> None:
     """An officer resolves the ticket in the console: the caller is asked to rate it."""
     with runtime.sessions.begin() as db:
-        change_status(db, desk_of(runtime), ticket(db, reference), TicketStatus.RESOLVED, None)
+        change_status(db, runtime.desk, ticket(db, reference), TicketStatus.RESOLVED, None)
 
 
 def mistyped(reference: str) -> str:

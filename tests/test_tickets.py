@@ -26,7 +26,6 @@ from app.db.models import (
 from app.services.organizations import organization_by_code
 from app.settings import SettingsError, load_settings
 from app.tickets import notices, references, sla
-from app.tickets.desk import desk_of
 from app.tickets.escalation import claim, escalate_overdue
 from app.tickets.tickets import Found, NewTicket, look_up, open_ticket
 from app.tickets.workflow import ChangeRefused, assign, change_status, comment, rate
@@ -172,7 +171,7 @@ def _user(runtime, role: Role, msisdn: str | None = None) -> User:
 def test_each_status_change_is_history_and_a_notice(runtime, counties):
     ref = open_one(runtime, notify=False)
     agent = _user(runtime, Role.AGENT)
-    desk = desk_of(runtime)
+    desk = runtime.desk
     with runtime.sessions.begin() as db:
         made = ticket(db, ref)
         assign(db, desk, made, db.get(User, agent.id), db.get(User, agent.id))
@@ -194,7 +193,7 @@ def test_each_status_change_is_history_and_a_notice(runtime, counties):
 
 def test_the_workflow_refuses_what_makes_no_sense(runtime, counties):
     ref = open_one(runtime, notify=False)
-    desk = desk_of(runtime)
+    desk = runtime.desk
     with runtime.sessions.begin() as db:
         made = ticket(db, ref)
         change_status(db, desk, made, TicketStatus.CLOSED, None)
@@ -207,7 +206,7 @@ def test_the_workflow_refuses_what_makes_no_sense(runtime, counties):
 
 
 def test_not_satisfied_reopens_with_a_fresh_clock_and_satisfied_closes(runtime, counties):
-    desk = desk_of(runtime)
+    desk = runtime.desk
     unhappy, happy = open_one(runtime, notify=False), open_one(runtime, notify=False)
     later = MONDAY + timedelta(days=30)
     with runtime.sessions.begin() as db:
@@ -232,7 +231,7 @@ def test_not_satisfied_reopens_with_a_fresh_clock_and_satisfied_closes(runtime, 
 def test_overdue_tickets_are_escalated_once_and_supervisors_told(runtime, counties):
     supervisor = _user(runtime, Role.SUPERVISOR, "+254700000999")
     _user(runtime, Role.AGENT, "+254700000888")  # agents are not told
-    desk = desk_of(runtime)
+    desk = runtime.desk
     late = open_one(runtime, category=TicketCategory.ENQUIRY, now=MONDAY, notify=False)
     on_time = open_one(runtime, category=TicketCategory.PROJECT, now=MONDAY, notify=False)
     done = open_one(runtime, category=TicketCategory.ENQUIRY, now=MONDAY, notify=False)
@@ -261,7 +260,7 @@ def test_overdue_tickets_are_escalated_once_and_supervisors_told(runtime, counti
 
 
 def test_reopening_an_escalated_ticket_lets_it_escalate_again(runtime, counties):
-    desk = desk_of(runtime)
+    desk = runtime.desk
     ref = open_one(runtime, category=TicketCategory.ENQUIRY, now=MONDAY, notify=False)
     with runtime.sessions.begin() as db:
         escalate_overdue(db, desk, now=MONDAY + timedelta(days=3))
@@ -283,7 +282,7 @@ def test_a_reference_taken_meanwhile_is_drawn_again_never_another_ticket(runtime
         new = NewTicket(organization_id=org_id(runtime, "makueni"), channel=TicketChannel.USSD,
                         category=TicketCategory.OTHER, description="Road washed away",
                         msisdn=NEIGHBOUR, reference=taken)  # a screen showed it, then it went
-        opened = open_ticket(db, desk_of(runtime), new)
+        opened = open_ticket(db, runtime.desk, new)
         assert opened.created and opened.ticket.reference != taken
         assert references.is_valid(opened.ticket.reference)
         assert opened.ticket.msisdn == NEIGHBOUR
@@ -293,7 +292,7 @@ def test_a_ticket_resolved_after_the_select_is_not_escalated(runtime, counties):
     ref = open_one(runtime, category=TicketCategory.ENQUIRY, now=MONDAY, notify=False)
     later = MONDAY + timedelta(days=5)
     with runtime.sessions.begin() as db:
-        change_status(db, desk_of(runtime), ticket(db, ref), TicketStatus.RESOLVED, None)
+        change_status(db, runtime.desk, ticket(db, ref), TicketStatus.RESOLVED, None)
         assert not claim(db, ticket(db, ref).id, later)
         assert ticket(db, ref).escalated_at is None
 
@@ -301,7 +300,7 @@ def test_a_ticket_resolved_after_the_select_is_not_escalated(runtime, counties):
 def test_escalation_without_a_supervisor_phone_marks_and_warns(runtime, counties, caplog):
     ref = open_one(runtime, category=TicketCategory.ENQUIRY, now=MONDAY, notify=False)
     with runtime.sessions.begin() as db:
-        escalated = escalate_overdue(db, desk_of(runtime), now=MONDAY + timedelta(days=5))
+        escalated = escalate_overdue(db, runtime.desk, now=MONDAY + timedelta(days=5))
     assert escalated.outbox_ids == [] and len(escalated.ticket_ids) == 1
     assert "no active supervisor with a phone" in caplog.text and ref not in caplog.text
 

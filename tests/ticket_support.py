@@ -10,7 +10,6 @@ from app.db.models import Contact, OutboxMessage, Ticket, TicketCategory, Ticket
 from app.runtime import Runtime
 from app.services import contacts, places
 from app.services.organizations import organization_by_code
-from app.tickets.desk import desk_of
 from app.tickets.tickets import NewTicket, open_ticket
 
 CALLER = "+254722000111"
@@ -32,7 +31,7 @@ def open_one(runtime: Runtime, *, org_code: str = "nandi", msisdn: str | None = 
         new = NewTicket(organization_id=organization_by_code(db, org_code).id, channel=channel,
                         category=category, description=text, msisdn=msisdn,
                         source_key=source_key)
-        return open_ticket(db, desk_of(runtime), new, notify=notify, now=now).ticket.reference
+        return open_ticket(db, runtime.desk, new, notify=notify, now=now).ticket.reference
 
 
 def ticket(db, reference: str) -> Ticket:

@@ -10,7 +10,6 @@ from app.db.base import utcnow
 from app.pmc import reminders
 from app.pmc.early_warning import WarningRules
 from app.services import delivery_reports, dispatch, inbound_sms, outbox_relay
-from app.tickets.desk import desk_of
 from app.tickets.escalation import run_escalation
 from workers.context import current_runtime
 
@@ -83,6 +82,6 @@ def escalate_tickets(now: str | None = None) -> int:
     """Escalate overdue complaint tickets to supervisors (each once); `now` (ISO time)
     overrides the clock. Returns how many were escalated."""
     runtime = current_runtime()
-    escalated = run_escalation(runtime.sessions, desk_of(runtime), runtime.dispatcher,
+    escalated = run_escalation(runtime.sessions, runtime.desk, runtime.dispatcher,
                                datetime.fromisoformat(now) if now else None)
     return len(escalated.ticket_ids)

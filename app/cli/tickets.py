@@ -14,7 +14,6 @@ from datetime import datetime
 import click
 
 from app.cli.lookups import organization_named
-from app.tickets.desk import desk_of
 from app.tickets.escalation import run_escalation
 from app.tickets.tickets import Found, look_up
 
@@ -31,7 +30,7 @@ def group() -> None:
 def escalate(obj, now: datetime | None) -> None:
     """Escalate overdue tickets to supervisors, each once; supervisors get one SMS."""
     runtime = obj.runtime
-    escalated = run_escalation(runtime.sessions, desk_of(runtime), runtime.dispatcher, now)
+    escalated = run_escalation(runtime.sessions, runtime.desk, runtime.dispatcher, now)
     count = len(escalated.ticket_ids)
     click.echo(f"{count} ticket{'s' * (count != 1)} escalated, "
                f"{len(escalated.outbox_ids)} SMS to supervisors queued")

@@ -54,7 +54,7 @@ from app.services import contacts as contact_service
 from app.services.paging import fetch_page
 from app.services.places import wards_of
 from app.tickets import workflow
-from app.tickets.desk import Desk, desk_of
+from app.tickets.desk import Desk
 from app.tickets.escalation import overdue_first
 from app.tickets.sla import is_overdue
 from app.tickets.tickets import Found, TicketRefused, look_up, open_ticket
@@ -74,7 +74,7 @@ def _runtime():
 
 
 def _desk() -> Desk:
-    return desk_of(_runtime())
+    return _runtime().desk
 
 
 def ticket_or_404(org: Organization, ticket_id: int) -> Ticket:

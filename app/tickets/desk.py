@@ -19,8 +19,3 @@ class Desk:
     def policy_for(self, organization: Organization) -> SlaPolicy:
         return self.policy.overridden(organization.ticket_sla_hours)
 
-
-def desk_of(runtime) -> Desk:
-    """The desk the runtime built at start (its settings were checked when they were loaded);
-    one for every request and job, rather than the SLA setting parsed again each time."""
-    return runtime.desk

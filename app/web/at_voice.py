@@ -9,7 +9,6 @@ from flask import Blueprint, Flask, Response, current_app, request
 from app.channels.at_voice import CONTENT_TYPE, VoiceForm
 from app.db.models import SendLane
 from app.digits import whole_or_none
-from app.tickets.desk import desk_of
 from app.tickets.voice_config import VoiceConfig
 from app.tickets.voice_line import Callback, VoiceLine
 from app.web.at_callbacks import require_callback_token
@@ -20,7 +19,7 @@ bp.before_request(require_callback_token)  # the same URL secret as every AT cal
 
 def voice_line(runtime) -> VoiceLine:
     """Built per callback from the runtime's current settings (cheap: no I/O)."""
-    return VoiceLine(runtime.sessions, desk_of(runtime),
+    return VoiceLine(runtime.sessions, runtime.desk,
                      VoiceConfig.from_settings(runtime.settings),
                      send_notices=lambda ids: runtime.dispatcher.send_sms(ids, SendLane.NOTICE))
 
