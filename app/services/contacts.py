@@ -47,8 +47,8 @@ def _upsert(db: Session, organization_id: int, msisdn: str, *, language: str | N
             ward_id: int | None = None) -> None:
     """One statement for `ensure_contact` and then a change: a language replaces the saved
     one, a ward is kept only when none is saved."""
-    statement = _save_language if language is not None else _settle_ward
-    saved = db.execute(statement(dialect_of(db)), {
+    change = "language" if language is not None else "ward_id"
+    saved = db.execute(_upsert_statement(dialect_of(db), change), {
         "organization_id": organization_id, "msisdn": msisdn, "language": language,
         "ward_id": ward_id, "consent_at": utcnow()}).one()
     loaded = db.identity_map.get(db.identity_key(Contact, saved.id))
@@ -60,7 +60,9 @@ def _upsert(db: Session, organization_id: int, msisdn: str, *, language: str | N
 _CONTACTS = Contact.__table__
 
 
+@cache
 def _upsert_statement(dialect: str, change: str) -> Insert:
+    """Built once per dialect and change (see app.db.upserts)."""
     c, statement = _CONTACTS.c, insert_for(dialect, _CONTACTS)
     new = statement.excluded  # the row that could not be inserted
     changes = ({"language": new.language} if change == "language"
@@ -69,12 +71,3 @@ def _upsert_statement(dialect: str, change: str) -> Insert:
             .on_conflict_do_update(index_elements=[c.organization_id, c.msisdn], set_=changes)
             .returning(c.id, c.language, c.ward_id))
 
-
-@cache
-def _save_language(dialect: str) -> Insert:
-    return _upsert_statement(dialect, "language")
-
-
-@cache
-def _settle_ward(dialect: str) -> Insert:
-    return _upsert_statement(dialect, "ward_id")
