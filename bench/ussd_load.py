@@ -11,14 +11,17 @@ First the ceiling: the same gunicorn settings serving bench/static_ceiling.py (F
 AT's form and answering a fixed `CON`), driven by the same sessions. For each server the rate
 is raised in steps until it stops keeping up (an error, sessions taking longer and longer
 through a step, or sessions four times as long as alone: see GROWTH); the last rate that kept
-up is its saturation. Then Baraza runs at half its saturation rate. CPU used by gunicorn,
+up is its saturation. Then the session floor, the same again with the session read from and
+written to Redis through Baraza's own store (bench/session_floor.py): what any hop that keeps
+state between hops costs, before the flow engine and the database. Then Baraza, and Baraza
+again at half its saturation rate. CPU used by gunicorn,
 PostgreSQL and Redis is counted per hop (/proc): on a shared machine that ratio moves less
 than throughput does. At the end every receipt a session was shown must match a stored ballot.
 PostgreSQL runs as tests/servers.py starts it, with fsync off (throwaway data): a disk's commit
 latency is not in these figures.
 
 BENCH_LOAD_SECONDS (default 3) is the length of one step; the whole benchmark takes about
-25 of them. BENCH_GUNICORN_WORKERS / _THREADS and BENCH_LOAD_PROCESSES change the set-up.
+35 of them. BENCH_GUNICORN_WORKERS / _THREADS and BENCH_LOAD_PROCESSES change the set-up.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ STEP_UP = 1.3  # rate factor while searching; one bisection follows the first mi
 MAX_STEPS = 6
 TIMEOUT = 5.0  # seconds: AT gives up on an answer after a few
 TARGET_RATIO, TARGET_P99 = 0.5, 0.100
+LOWER = {"static": "static CON", "floor": "session floor: a fixed CON, the session in Redis"}
 
 
 class BenchError(RuntimeError):
@@ -339,14 +343,16 @@ def run(directory: Path) -> None:
         print(f"ussd_load: gunicorn {' '.join(GUNICORN)} on {os.cpu_count()} CPUs,"
               f" PostgreSQL + Redis, {GENERATORS} generator process(es) on the same machine;"
               f" {HOPS}-hop first-time voting sessions, {SECONDS:g} s steps", flush=True)
-        port = free_port()
-        print("  static CON (bench/static_ceiling.py):", flush=True)
         stores = (int((postgres.data_dir / "postmaster.pid").read_text().split()[0]),
                   int(runtime.redis.info("server")["process_id"]))
-        with gunicorn("bench.static_ceiling:app", port, env, directory / "static.log",
-                      path) as master:
-            target = Target("static", port, path, "CON ", (master, *stores))
-            ceiling = best(saturation(driver, target))
+        lower = {}
+        for name, app in (("static", "static_ceiling"), ("floor", "session_floor")):
+            port = free_port()
+            print(f"  {LOWER[name]} (bench/{app}.py):", flush=True)
+            with gunicorn(f"bench.{app}:app", port, env, directory / f"{name}.log",
+                          path) as master:
+                lower[name] = best(saturation(
+                    driver, Target(name, port, path, "CON ", (master, *stores))))
         port = free_port()
         (directory / "metrics").mkdir()
         print("  Baraza /at/ussd (wsgi.py):", flush=True)
@@ -362,24 +368,26 @@ def run(directory: Path) -> None:
             runtime.close()
         postgres.stop()
         redis.stop()
-    figures = report(ceiling, saturated, half, stored, len(driver.receipts), lost)
+    figures = report(lower["static"], lower["floor"], saturated, half, stored,
+                     len(driver.receipts), lost)
     if lost or not figures:  # lost ballots, or sessions that never got through (errors above)
         sys.exit(1)
 
 
-def report(ceiling: Step | None, saturated: Step | None, half: Step | None, stored: int,
-           completed: int, lost: int) -> bool:
+def report(ceiling: Step | None, floor: Step | None, saturated: Step | None,
+           half: Step | None, stored: int, completed: int, lost: int) -> bool:
     """Print the figures; False when there are none (no rate kept up)."""
     def yes(flag: bool) -> str:
         return "yes" if flag else "NO"
 
     print(f"  ballots stored: {stored}; sessions shown a receipt: {completed};"
           f" receipts with no ballot: {lost}")
-    if ceiling is None or saturated is None or half is None:
+    if ceiling is None or floor is None or saturated is None or half is None:
         print("  no rate kept up: no figures")
         return False
     ratio = saturated.rate / ceiling.rate  # the same sessions: the same hops per session
-    for name, step in (("static CON", ceiling), ("Baraza    ", saturated)):
+    for name, step in (("static CON   ", ceiling), ("session floor", floor),
+                       ("Baraza       ", saturated)):
         print(f"  saturation, {name}: {step.rate:.1f} sessions/s, {step.offered:.0f} hops/s"
               f" (hop p50 {step.percentile(50) * 1e3:.1f} ms,"
               f" p99 {step.percentile(99) * 1e3:.1f} ms,"
@@ -393,6 +401,9 @@ def report(ceiling: Step | None, saturated: Step | None, half: Step | None, stor
           f" (target >= {TARGET_RATIO}: {yes(ratio >= TARGET_RATIO)});"
           f" server CPU per hop, static/Baraza:"
           f" {ceiling.cpu_per_hop()[0] / saturated.cpu_per_hop()[0]:.2f}")
+    # What no stateful hop can beat on this stack: see bench/session_floor.py.
+    print(f"  the session floor's hops/s to the static ceiling: {floor.rate / ceiling.rate:.2f};"
+          f" Baraza's to the session floor: {saturated.rate / floor.rate:.2f}")
     sessions, hops = half.throughput()
     p99 = half.percentile(99)
     print(f"  half saturation, {half.rate:.1f} sessions/s offered for {half.seconds:.0f} s:"
