@@ -125,3 +125,12 @@ def test_job_functions_do_not_import_flask():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_the_worker_imports_the_job_functions_before_it_forks():
+    """rq imports a job's function in the work horse: unless the worker process already holds
+    it, every job (a one-SMS reply too) imports the job functions and what they use again."""
+    code = "import sys, workers.__main__; print('workers.jobs' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "True"

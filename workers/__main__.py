@@ -1,7 +1,9 @@
 """`python -m workers`: one rq worker on the replies, notices and campaigns queues, in that order.
 
 The runtime is built once here, before rq forks a work horse per job: the horse inherits it
-(the database pool is still empty, so no connection is shared across processes).
+(the database pool is still empty, so no connection is shared across processes). The job
+functions are imported here too: rq imports a job's function in the work horse, so without
+that every job (a one-SMS reply as much as a campaign wave) imported them all again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from app.runtime import Runtime, build_runtime
 from app.services import inbound_sms, outbox_relay
 from app.services.dispatch import QUEUES
 from app.settings import load_settings, log_format_of
+from workers import jobs  # noqa: F401 - see below
 from workers.context import set_runtime
 
 log = logging.getLogger("workers")
