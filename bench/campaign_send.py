@@ -15,9 +15,13 @@ Prints three figures, each against something measured in this run (no absolute l
 (c) approve: seconds for approve() and its commit plus queueing the materialise job, as the
     console and the CLI do, on an N-recipient campaign. Target < 2 s.
 
-Under (a), CPU per batch of each process while the worker sends (the worker's own start and
-stop, measured on empty queues, taken off), against the bare loop's: the processes share the
-machine's cores, so their sum bounds the throughput however well they overlap.
+Under (a), the sender alone: the same sender (app.services.sms_sender) sending N/10 written
+rows in this process in one call, as a send job does, with no rq, waves or work horses around
+it (sharing this process with the local AT, as the bare loop does), against the same bare
+loop: what the per-message writes cost before the queue adds its own. Then CPU per batch of
+each process while the worker sends (the worker's own start and stop, measured on empty
+queues, taken off), against the bare loop's: the processes share the machine's cores, so
+their sum bounds the throughput however well they overlap.
 
 No rate limit (SMS_RATE_PER_SECOND=0) and no quiet hours, so only the pipeline is measured.
 BENCH_CAMPAIGN_N (default 100000) makes a quicker run, e.g. BENCH_CAMPAIGN_N=20000.
@@ -39,6 +43,7 @@ from sqlalchemy import func, insert, select
 
 from app.campaigns import lifecycle
 from app.campaigns.audience import Audience
+from app.campaigns.materialise import materialise
 from app.campaigns.runner import campaign_jobs, run_materialise, start_work
 from app.channels.at_sms import AtSmsBackend
 from app.db import migrate
@@ -96,6 +101,7 @@ def main() -> None:
             _, idle_worker_cpu = watched(settings, "--watch-worker")  # starts, finds no work
             small = run_campaign(runtime, at, max(1, N // 10), "small", postgres)
             bare_before, bare_cpu_before = bare_loop(at, N)
+            alone = max(1, N // 10), sender_alone(runtime, max(1, N // 10))
             big = run_campaign(runtime, at, N, "big", postgres)
             bare_after, bare_cpu_after = bare_loop(at, N)
         finally:
@@ -106,6 +112,11 @@ def main() -> None:
           f"loop {bare:,.0f}/s ({bare_before:.1f} s, {bare_after:.1f} s): "
           f"ratio {big.per_second / bare:.2f} (target >= 0.70); {big.waves} send jobs, "
           f"{big.in_waves_seconds:.1f} s inside them, the rest between them")
+    # The same sender with the queue taken away: what the per-message writes cost on their own.
+    alone_rate = alone[0] / alone[1]
+    print(f"    the sender alone, in one process (claim, CALLING, the AT call, record; no rq, "
+          f"no waves, no work horse): {alone_rate:,.0f}/s for {alone[0]:,}: "
+          f"ratio {alone_rate / bare:.2f} to the bare loop")
     # Where the time goes: on a machine with few cores the pipeline's processes share them,
     # so CPU per batch, summed, bounds the throughput whatever the overlap.
     worker, postgres_ms, at_ms = (1e3 * cpu / batches for cpu in (
@@ -159,6 +170,24 @@ def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str, postgres: 
     in_waves = sum((end - start).total_seconds() for start, end in waves)
     return Run(count, approve_seconds, (last - first).total_seconds(), peak, materialise_peak,
                len(waves), in_waves, worker_cpu, postgres_cpu, at_cpu)
+
+
+def sender_alone(runtime: Runtime, count: int) -> float:
+    """Seconds for the sender (app.services.sms_sender) to send a written `count`-recipient
+    campaign in this process, in one call, as a send job does, without rq around it."""
+    campaign_id, approver = draft(runtime, count, "alone")
+    with runtime.sessions.begin() as db:
+        lifecycle.approve(db, db.get(Campaign, campaign_id), accounts.user_by_email(db, approver))
+    materialise(runtime.sessions, campaign_id, runtime.catalogs.gettext_for)  # no job queued
+    with runtime.sessions() as db:
+        ids = list(db.scalars(select(OutboxMessage.id)
+                              .where(OutboxMessage.campaign_id == campaign_id)))
+    started = time.perf_counter()
+    report = runtime.sms_sender.send(ids)
+    seconds = time.perf_counter() - started
+    if report.sent != count:
+        raise SystemExit(f"the sender alone sent {report.sent} of {count}")
+    return seconds
 
 
 def draft(runtime: Runtime, count: int, code: str) -> tuple[int, str]:
