@@ -207,7 +207,13 @@ def test_other_organizations_pages_are_not_found(client, runtime, role):
     assert client.get("/console/orgs/nowhere").status_code == 404
     # nor can a Makueni place be reached through Nandi's own pages
     makueni_ward = ward_id(runtime, "makueni", "0411")
-    assert client.get(f"/console/orgs/nandi/places/{makueni_ward}/edit").status_code == 404
+    through_nandi = f"/console/orgs/nandi/places/{makueni_ward}/edit"
+    assert client.get(through_nandi).status_code == 404
+    token = csrf_token(client, "/console/orgs/nandi/places")
+    for path in (paths["edit place"], through_nandi):
+        assert client.post(path, data={"csrf_token": token, "name": "Taken"}).status_code == 404
+    with runtime.sessions() as db:
+        assert db.get(Place, makueni_ward).name == "Tulimani"
     assert "Makueni" not in text(client.get("/console/"))
 
 

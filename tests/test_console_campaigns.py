@@ -310,7 +310,8 @@ def test_another_organizations_campaigns_are_not_found(app, runtime):
     assert nandi.get(page).status_code == 404
     assert nandi.get(f"{page}/progress").status_code == 404
     as_nandi = page.replace("/makueni/", "/nandi/")
-    assert nandi.get(as_nandi).status_code == 404  # the id exists, but not in Nandi
+    for path in (as_nandi, f"{as_nandi}/progress"):
+        assert nandi.get(path).status_code == 404, path  # the id exists, but not in Nandi
     assert "Budget forum" not in text(nandi.get("/console/orgs/nandi/campaigns"))
     token = csrf_token(nandi_approver, "/console/orgs/nandi/campaigns")
     for path in (f"{page}/approve", f"{as_nandi}/approve"):

@@ -126,10 +126,16 @@ def test_other_organizations_cycles_are_not_found(client, runtime, pb):
         assert client.get(path).status_code == 404, path
     # nor through Nandi's own pages
     nandi = f"/console/orgs/nandi/cycles/{pb.cycle_id}"
-    assert client.get(nandi).status_code == 404
+    for path in (nandi, f"{nandi}/results", f"{nandi}/turnout"):
+        assert client.get(path).status_code == 404, path
     token = csrf_token(client, "/console/orgs/nandi/cycles")
-    assert client.post(f"{nandi}/phase", data={"csrf_token": token,
-                                               "to": "closed"}).status_code == 404
+    with runtime.sessions() as db:
+        proposal_id = db.scalar(select(Proposal.id).where(Proposal.cycle_id == pb.cycle_id))
+    for path, data in ((f"{nandi}/phase", {"to": "closed"}),
+                       (f"{nandi}/proposals", {"title": "Sneaky", "cost": "100"}),
+                       (f"{nandi}/proposals/{proposal_id}/review",
+                        {"decision": "reject", "reason": "no"})):
+        assert client.post(path, data={"csrf_token": token} | data).status_code == 404, path
     # and a Nandi cycle cannot be made for a Makueni ward
     response = client.post("/console/orgs/nandi/cycles/new", data={
         "csrf_token": token, "name": "X", "round": "r", "place_id": pb.ward_ids["0431"],
@@ -138,6 +144,27 @@ def test_other_organizations_cycles_are_not_found(client, runtime, pb):
     with runtime.sessions() as db:
         assert db.get(Cycle, pb.cycle_id).phase == Phase.VOTING
         assert len(db.scalars(select(Cycle)).all()) == 1
+        assert len(db.scalars(select(Proposal)).all()) == 4
+        assert {p.status for p in db.scalars(select(Proposal))} == {"accepted"}
+    assert audit_actions(runtime) == []
+
+
+def test_a_proposal_is_reviewed_only_through_its_own_cycle(client, runtime, draft):
+    signed_in(client, runtime, "officer")
+    other = post(client, f"{CYCLES}/new", {
+        "name": "Mbooni 2026/27", "round": "2026/27", "place_id": draft.ward_ids["0432"],
+        "budget": "500000", "ballot_type": "approval", "voter_key": "phone", "rule": "mes"},
+        page=f"{CYCLES}/new")
+    assert other.status_code == 302
+    other_id = int(other.location.rstrip("/").rsplit("/", 1)[-1])
+    with runtime.sessions() as db:
+        proposal_id = db.scalar(select(Proposal.id).where(Proposal.cycle_id == draft.cycle_id))
+    response = post(client, f"{CYCLES}/{other_id}/proposals/{proposal_id}/review",
+                    {"decision": "reject", "reason": "not this cycle's"},
+                    page=f"{CYCLES}/{other_id}")
+    assert response.status_code == 404
+    with runtime.sessions() as db:
+        assert db.get(Proposal, proposal_id).status == "accepted"
 
 
 def test_forms_without_a_csrf_token_are_refused(client, runtime, draft):
