@@ -69,6 +69,7 @@ VALID = {
     "/at/sms/optout": {"senderId": MAKUENI_SMS, "phoneNumber": PHONE},
 }
 ENDPOINTS = sorted(VALID)
+VOICE = "/at/voice"  # its own fuzzing: tests/test_fuzz_voice.py
 NUMBERS = ["1", "0", "-1", "3.5", "1e3", "abc", "", " ", "99999999999999999999", "٣",
            "9" * 5000, "0x1f", "NaN"]
 PHONES = [PHONE, " 254712345678", "254712345678", "0712345678", "+254 712 345 678", "+1",
@@ -493,3 +494,9 @@ def test_an_opt_out_for_a_sender_or_number_not_ours_changes_nothing(world, clien
     assert response.status_code in (200, 400)
     if sender.strip() not in (MAKUENI_SMS, NANDI_SMS):
         assert changed(before, counts(world)) == {}
+
+
+def test_every_at_callback_the_app_serves_is_fuzzed(app):
+    """A new callback route fails here until its form is in VALID (or it has its own file)."""
+    served = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/at/")}
+    assert served == {*ENDPOINTS, VOICE}
