@@ -19,6 +19,7 @@ from app.settings import ROOT
 from tests.console_support import add_counties_with_places, add_user, log_in
 from tests.factories import MAKUENI_USSD
 from tests.sms_support import post_sms, run_jobs
+from tests.voice_support import final_form, voice_form
 
 PHONE = "+254712345678"
 CLEAR_PHONE = re.compile(r"\+254\d{9}|(?<!\d)07\d{8}(?!\d)|(?<![\d*])2547\d{8}")
@@ -167,10 +168,26 @@ def test_a_full_run_logs_no_clear_number_and_no_secret(app, client, runtime, cap
         assert post_sms(client, "HELP", query=token).status_code == 200
         post_sms(client, "VOTE 1 2", query=token, at_id="ATXid_in_2", sender="0722000111")
         post_sms(client, "HELP", query=token, at_id="ATXid_in_3", to="99999")
+        # Every other callback AT sends a number in: the session's end, a delivery report for
+        # an id we never sent, an opt-out, STOP and START, a call to Nandi's line and its end.
+        client.post(f"/at/ussd/events{token}", data={
+            "sessionId": "ATUid_m", "serviceCode": MAKUENI_USSD, "phoneNumber": "+254733111222",
+            "status": "Incomplete", "hopsCount": "4", "durationInMillis": "9000", "input": "1*1",
+            "cost": "KES 0.0000", "errorMessage": "", "date": "2026-11-22 08:00:00"})
+        client.post(f"/at/sms/delivery{token}", data={
+            "id": "ATXid_never_sent", "status": "Failed", "phoneNumber": "+254733444555",
+            "networkCode": "63902", "failureReason": "UserInBlackList", "retryCount": "0"})
+        client.post(f"/at/sms/optout{token}", data={"senderId": "40014",
+                                                     "phoneNumber": "+254744555666"})
+        post_sms(client, "STOP", query=token, at_id="ATXid_in_4", sender="+254755666777")
+        post_sms(client, "START", query=token, at_id="ATXid_in_5", sender="+254755666777")
+        client.post(f"/at/voice{token}", data=voice_form("ATVId_scan", caller="+254766777888"))
+        client.post(f"/at/voice{token}", data=final_form("ATVId_scan", caller="+254766777888"))
         run_jobs(runtime)
         email = add_user(runtime, "officer")
         log_in(client, email, password="wrong password!")
         assert log_in(client, email).status_code == 302
+        client.get("/console/orgs/makueni/callers?phone=0712345678")  # a caller looked up
         client.get("/metrics", headers={"Authorization": f"Bearer {SECRETS['metrics_token']}"})
         logging.getLogger("app.test").info("settings: %r", runtime.settings)
     finally:
