@@ -4,8 +4,9 @@ What AT can do, and so what a schedule may do:
 - a USSD session or a voice call is a thread: its steps arrive in order (the phone waits for
   each reply), and AT may post a step again (a retry) before the next one; with `stale=True` a
   copy of an earlier step may also turn up after later ones (a request held up on the way);
-- inbound SMS, delivery reports and session-end notifications arrive in any order, any number
-  of times (AT retries until it gets a 200).
+- inbound SMS, delivery reports, opt-outs and session-end notifications arrive in any order,
+  any number of times (AT retries until it gets a 200); a test may still thread SMS whose
+  order it needs (a resident's STOP before their START).
 
 The schedule is a seeded shuffle, so a failing seed replays exactly.
 """
@@ -21,7 +22,7 @@ from tests.sms_support import MAKUENI_SMS, sms_form
 from tests.voice_support import final_form, voice_form
 
 USSD, USSD_EVENTS, SMS, DELIVERY = "/at/ussd", "/at/ussd/events", "/at/sms", "/at/sms/delivery"
-VOICE = "/at/voice"
+VOICE, OPTOUT = "/at/voice", "/at/sms/optout"
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,15 @@ def voice_complaint(session_id: str, caller: str, recording_url: str) -> list[Ca
                                        recordingUrl=recording_url), thread=session_id)]
 
 
-def inbound_sms(at_id: str, msisdn: str, text: str, to: str = MAKUENI_SMS) -> Callback:
-    return Callback(SMS, sms_form(text, at_id=at_id, sender=msisdn, to=to))
+def inbound_sms(at_id: str, msisdn: str, text: str, to: str = MAKUENI_SMS,
+                thread: str = "") -> Callback:
+    """`thread`: messages whose order is the test's point (STOP, then START) keep it."""
+    return Callback(SMS, sms_form(text, at_id=at_id, sender=msisdn, to=to), thread=thread)
+
+
+def opt_out(msisdn: str, sender_id: str = MAKUENI_SMS) -> Callback:
+    """AT's bulk SMS opt-out notification."""
+    return Callback(OPTOUT, {"senderId": sender_id, "phoneNumber": msisdn})
 
 
 def delivery_report(at_id: str, msisdn: str, status: str, reason: str = "",

@@ -17,6 +17,7 @@ from app.db.models import (
     OutboxStatus,
     ProgressReport,
     SendLane,
+    SmsSuppression,
     Ticket,
     UssdSessionEvent,
     VoiceCall,
@@ -31,6 +32,7 @@ from tests.at_replay import (
     deliver,
     delivery_report,
     inbound_sms,
+    opt_out,
     schedule,
     ussd_session,
     voice_complaint,
@@ -53,6 +55,8 @@ PMC_REPORTS = {CHAIR: "PMC MK-101 60 ONTRACK culvert done",
                SECRETARY: "PMC MK-101 55 ATRISK pipes late"}
 RESIDENT = "+254733000021"
 USSD_COMPLAINER, SMS_COMPLAINER, CALLER = "+254733000031", "+254733000032", "+254733000033"
+# AT's opt-out notification; STOP; STOP then START, in that order
+OPTED_OUT, STOPPER, RESTARTER = "+254733000041", "+254733000042", "+254733000043"
 RECORDING = "https://voice.africastalking.com/recordings/ATVId_dup.mp3"
 # service delivery, in my ward (Tulimani), the text (a `*` in it too), confirm
 USSD_COMPLAINT = ("3", "1", "1", "1", "No water*at Tulimani market", "1")
@@ -94,6 +98,9 @@ def traffic() -> list[Callback]:
     callbacks += [inbound_sms(f"ATXid_dup_{n}", msisdn, text)
                   for n, (msisdn, text) in enumerate(texts)]
     callbacks.append(inbound_sms("ATXid_dup_nandi", RESIDENT, "HELP", to="99999"))  # not ours
+    callbacks += [opt_out(OPTED_OUT), inbound_sms("ATXid_dup_stop", STOPPER, "STOP"),
+                  inbound_sms("ATXid_dup_stop2", RESTARTER, "STOP", thread=RESTARTER),
+                  inbound_sms("ATXid_dup_start", RESTARTER, "START", thread=RESTARTER)]
     return callbacks
 
 
@@ -132,13 +139,18 @@ def assert_totals_exact(runtime) -> None:
     assert count(runtime, ProgressReport) == len(PMC_REPORTS)
     assert count(runtime, Ticket) == 3
     assert count(runtime, VoiceCall) == 1
-    assert count(runtime, InboundSms) == len(SMS_VOTES) + len(PMC_REPORTS) + 4
+    assert count(runtime, InboundSms) == len(SMS_VOTES) + len(PMC_REPORTS) + 7
+    # one suppression per number, whatever the copies; the restarter's lifted by START
+    with runtime.sessions() as db:
+        suppressed = {row.msisdn: row.lifted_at is None
+                      for row in db.scalars(select(SmsSuppression))}
+    assert suppressed == {OPTED_OUT: True, STOPPER: True, RESTARTER: False}
     assert count(runtime, UssdSessionEvent) == len(USSD_VOTES) + 1
     sent = outbox(runtime)
     # one receipt per USSD vote or complaint, one reply per SMS to a short code of ours
     expected = Counter({**dict.fromkeys(USSD_VOTES, 1), **dict.fromkeys(SMS_VOTES, 1),
                         **dict.fromkeys(PMC_REPORTS, 1), RESIDENT: 2, USSD_COMPLAINER: 1,
-                        SMS_COMPLAINER: 1, CALLER: 1})
+                        SMS_COMPLAINER: 1, CALLER: 1, STOPPER: 1, RESTARTER: 2})
     assert Counter(row.msisdn for row in sent) == expected
     assert {row.status for row in sent} == {OutboxStatus.SENT}
 
