@@ -1,6 +1,7 @@
 """Every console route, every role: driven by app.url_map and the permissions table.
 
-A new console route fails here until it is added to ENDPOINTS with the permission it checks.
+A new console route fails here until it is added to ENDPOINTS with the permission it checks;
+one taking a new kind of id, until makueni_ids can make a row of that kind.
 """
 
 from __future__ import annotations
@@ -8,10 +9,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import func, select
 
+from app.campaigns import lifecycle
+from app.campaigns.audience import Audience
 from app.console.permissions import ROLES, Permission
-from app.db.models import Role
+from app.db.models import AuditEntry, PmcMember, Project, Role, User
+from app.pb import cycles, proposals
+from app.services import accounts, places
+from app.services.organizations import organization_by_code
+from tests import pmc_support
 from tests.console_support import add_counties_with_places, add_user, csrf_token, log_in, ward_id
+from tests.ticket_support import open_one, ticket
 
 PUBLIC, SIGNED_IN = "public", "signed in"
 
@@ -155,3 +164,59 @@ def test_another_organizations_routes_are_not_found(client, app, runtime, role):
             assert status == 404, (endpoint, status)  # as if Makueni did not exist
         else:
             assert status == 403, (endpoint, status)
+
+
+@pytest.fixture
+def makueni_ids(runtime, monkeypatch) -> dict[str, int]:
+    """A real Makueni row for each kind of id a console path takes. A route taking a new
+    kind fails the test below until it is added here."""
+    with runtime.sessions.begin() as db:
+        org = organization_by_code(db, "makueni")
+        places.import_kenya_wards(db, org.id, pmc_support.WARDS, "Makueni")
+    pmc_support.import_fixtures(runtime, monkeypatch)  # projects and their PMC members
+    officer = add_user(runtime, "officer", "makueni")
+    reference = open_one(runtime, org_code="makueni", notify=False)
+    with runtime.sessions.begin() as db:
+        org = organization_by_code(db, "makueni")
+        cycle = cycles.create_cycle(db, organization_id=org.id, name="Tulimani 2026/27",
+                                    round_name="2026/27", budget=700_000,
+                                    place=places.place_by_code(db, org.id, "0411"),
+                                    ballot_type="approval")
+        proposal = proposals.add_proposal(db, cycle, title="Borehole", cost=400_000)
+        campaign = lifecycle.create(db, org, accounts.user_by_email(db, officer), "Forum",
+                                    {"en": "Forum on Monday"}, Audience(everyone=True))
+        project = db.scalar(select(Project).where(Project.organization_id == org.id))
+        member = db.scalar(select(PmcMember).where(PmcMember.project_id == project.id))
+        user = db.scalar(select(User).where(User.email == officer))
+        db.flush()
+        return {"cycle_id": cycle.id, "proposal_id": proposal.id, "campaign_id": campaign.id,
+                "project_id": project.id, "member_id": member.id, "user_id": user.id,
+                "ticket_id": ticket(db, reference).id,
+                "place_id": ward_id(runtime, "makueni", "0411")}
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_another_organizations_ids_are_not_found_through_ones_own_pages(
+        client, app, runtime, makueni_ids, role):
+    """Signed in to Nandi, every console path that takes ids, GET and POST, with Makueni's
+    ids in Nandi's own path: as if they did not exist, and nothing changes."""
+    assert log_in(client, add_user(runtime, role, "nandi")).status_code == 302
+    token = csrf_token(client, "/console/")
+    with runtime.sessions() as db:
+        audited = db.scalar(select(func.count()).select_from(AuditEntry))
+    tried = 0
+    for rule in console_rules(app):
+        permission = ENDPOINTS[rule.endpoint]
+        if not rule.arguments - {"code"} or Role(role) not in ROLES.get(permission, ()):
+            continue
+        path = rule.rule.replace("<code>", "nandi")
+        for name in rule.arguments - {"code"}:
+            path = re.sub(rf"<(?:\w+:)?{name}>", str(makueni_ids[name]), path)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            response = (client.get(path) if method == "GET"
+                        else client.post(path, data={"csrf_token": token}))
+            assert response.status_code == 404, (rule.endpoint, method, response.status_code)
+            tried += 1
+    assert tried, "the role reaches no page with ids: the test proves nothing for it"
+    with runtime.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(AuditEntry)) == audited
