@@ -116,8 +116,10 @@ def path_of(rule, runtime, org_code: str) -> str:
     return path
 
 
-def request_each(client, app, runtime, org_code: str = "makueni") -> dict[str, int | str]:
-    """Each console route's status; "login" for a redirect to the sign-in page."""
+def request_each(client, app, runtime, org_code: str = "makueni"
+                 ) -> dict[tuple[str, str], int | str]:
+    """Each console route's status by (endpoint, method), GET and POST where it takes both
+    (the POST with a valid token and an empty form); "login" for a redirect to sign-in."""
     signed_in = client.get("/console/login").status_code == 302
     token = csrf_token(client, "/console/" if signed_in else "/console/login")
     statuses = {}
@@ -125,12 +127,12 @@ def request_each(client, app, runtime, org_code: str = "makueni") -> dict[str, i
         if rule.endpoint in ("console.login", "console.logout"):
             continue
         path = path_of(rule, runtime, org_code)
-        if "GET" in rule.methods:
-            response = client.get(path)
-        else:
-            response = client.post(path, data={"csrf_token": token})
-        to_login = response.status_code == 302 and response.location.startswith("/console/login")
-        statuses[rule.endpoint] = "login" if to_login else response.status_code
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            response = (client.get(path) if method == "GET"
+                        else client.post(path, data={"csrf_token": token}))
+            to_login = (response.status_code == 302
+                        and response.location.startswith("/console/login"))
+            statuses[rule.endpoint, method] = "login" if to_login else response.status_code
     return statuses
 
 
@@ -143,27 +145,27 @@ def test_strangers_are_sent_to_sign_in_everywhere(client, app, runtime):
 def test_each_role_gets_exactly_what_the_table_allows(client, app, runtime, role):
     assert log_in(client, add_user(runtime, role)).status_code == 302
     statuses = request_each(client, app, runtime)
-    for endpoint, status in statuses.items():
+    for (endpoint, method), status in statuses.items():
         permission = ENDPOINTS[endpoint]
         allowed = permission == SIGNED_IN or Role(role) in ROLES[permission]
         if allowed:
-            assert status not in ("login", 403) and status < 500, (endpoint, status)
+            assert status not in ("login", 403) and status < 500, (endpoint, method, status)
         else:
-            assert status == 403, (endpoint, status)
+            assert status == 403, (endpoint, method, status)
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_another_organizations_routes_are_not_found(client, app, runtime, role):
     assert log_in(client, add_user(runtime, role, "nandi")).status_code == 302
     statuses = request_each(client, app, runtime, "makueni")
-    for endpoint, status in statuses.items():
+    for (endpoint, method), status in statuses.items():
         permission = ENDPOINTS[endpoint]
         if permission == SIGNED_IN:
             assert status == 200, endpoint
         elif Role(role) in ROLES[permission]:
-            assert status == 404, (endpoint, status)  # as if Makueni did not exist
+            assert status == 404, (endpoint, method, status)  # as if Makueni did not exist
         else:
-            assert status == 403, (endpoint, status)
+            assert status == 403, (endpoint, method, status)
 
 
 @pytest.fixture
