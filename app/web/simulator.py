@@ -46,29 +46,28 @@ def page():
 @bp.post("/ussd")
 def ussd():
     """One hop: the browser keeps `text` cumulative, as AT does."""
-    data = request.get_json(silent=True) or {}
-    hop = UssdHop(
-        session_id=str(data.get("session_id") or ""),
-        service_code=str(data.get("service_code") or "").replace(" ", ""),
-        phone_number=str(data.get("phone") or ""),
-        network_code="63902",
-        text=str(data.get("text") or ""),
-    )
+    data = _posted_object()
+    # Read as AT's callback reads its form: the same limits, and no NUL reaches the database.
+    hop = UssdHop.from_form({"sessionId": _text(data, "session_id"),
+                             "serviceCode": _text(data, "service_code"),
+                             "phoneNumber": _text(data, "phone"), "networkCode": "63902",
+                             "text": _text(data, "text")})
     return jsonify(reply=_runtime().ussd.answer_safely(hop))
 
 
 @bp.post("/sms")
 def sms():
     """The phone texts the organization's short code: stored and handled as AT's callback does."""
-    data = request.get_json(silent=True) or {}
+    data = _posted_object()
     with _runtime().sessions() as db:
-        organization = _organization(db, str(data.get("service_code") or ""))
+        organization = _organization(db, _text(data, "service_code"))
         short_code = next(iter(organization.addresses_for(Channel.SMS)), None)
     if short_code is None:
         return jsonify(error="this organization has no SMS short code"), 400
-    form = InboundSmsForm(at_id=f"SIM{secrets.token_hex(10)}", sender=str(data.get("phone") or ""),
-                          to=short_code, text=str(data.get("text") or "")[:1000],
-                          network_code="63902", link_id="", sent_at=utcnow())
+    form = InboundSmsForm.from_form({
+        "id": f"SIM{secrets.token_hex(10)}", "from": _text(data, "phone"), "to": short_code,
+        "text": _text(data, "text")[:1000], "networkCode": "63902", "linkId": "",
+        "date": utcnow().strftime("%Y-%m-%d %H:%M:%S")})
     runtime = _runtime()
     received = inbound_sms.receive_sms(runtime.sessions, form)
     if received.needs_handling:
@@ -99,6 +98,17 @@ def inbox():
         messages = [{"from": m.sender or organization.sms_sender, "body": m.body,
                      "status": m.status, "at": m.created_at.isoformat()} for m in rows]
     return jsonify(messages=messages)
+
+
+def _posted_object() -> dict:
+    """The page posts a JSON object; anything else (a list, a string, a number) is empty."""
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _text(data: dict, name: str) -> str:
+    value = data.get(name)
+    return value if isinstance(value, str) else ""
 
 
 def _organization(db, service_code: str) -> Organization:
