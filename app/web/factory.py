@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     from app.web import (
         at_callbacks,
         at_voice,
+        form_guard,
         health,
         metrics,
         public_results,
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     request_ids.init_app(app)  # first: every later hook and log line can use it
     metrics.init_app(app)  # GET /metrics, and the hooks that count callbacks
+    form_guard.init_app(app)  # a NUL from a browser is refused before a view reads it
     csrf = CSRFProtect(app)  # every form in the browser carries a token
     health.init_app(app)
     at_callbacks.init_app(app)

@@ -1,6 +1,6 @@
-"""Every form-taking route refuses a post without a CSRF token, whoever sends it.
-
-Driven by app.url_map, so a new POST route is covered the day it is added. AT's callbacks are
+"""Guards every browser-facing route has, driven by app.url_map so a new route is covered the
+day it is added: a post without a CSRF token is refused, and so is a NUL in any query or form
+value (PostgreSQL cannot store one: app/web/form_guard.py). AT's callbacks are
 the only exemption (AT posts plain forms; the long token in their URL guards them, see
 tests/test_fuzz_at_endpoints.py), each named: a route added to their blueprints fails here
 until it is.
@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.console_support import add_counties_with_places, add_user, log_in
+from tests.console_support import add_counties_with_places, add_user, csrf_token, log_in
 
 CALLBACKS = {"at.ussd_hop", "at.ussd_session_ended", "at.sms_received",
              "at.sms_delivery_report", "at.sms_opted_out", "at_voice.voice_call"}
@@ -46,3 +46,22 @@ def test_every_post_route_but_the_callbacks_refuses_a_missing_token(client, app,
         checked.append(rule.endpoint)
     assert "console.login" in checked and "public_results.cycle_results" in checked
 
+
+@pytest.mark.parametrize("who", ["stranger", "admin", "approver"])
+def test_every_route_but_the_callbacks_refuses_a_nul_in_the_query_or_the_form(
+        client, app, runtime, who):
+    if who != "stranger":
+        assert log_in(client, add_user(runtime, who)).status_code == 302
+    token = csrf_token(client, "/console/login" if who == "stranger" else "/console/")
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in CALLBACKS or rule.endpoint.endswith("static"):
+            continue
+        path = path_of(rule)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            query = {"q": "Tuli\x00mani"} if method == "GET" else {}
+            form = {"csrf_token": token, "name": "Tuli\x00mani"} if method == "POST" else None
+            response = client.open(path, method=method, query_string=query, data=form)
+            assert response.status_code == 400, (rule.endpoint, method, response.status_code)
+            checked += 1
+    assert checked > 50
