@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from app.db.models import Place
+from app.campaigns import lifecycle
+from app.campaigns.audience import Audience
+from app.db.models import Place, PmcMember, Project, User
+from app.pb import cycles, proposals
 from app.runtime import Runtime
 from app.services import accounts, organizations, places
+from tests import pmc_support
 from tests.factories import add_counties
+from tests.ticket_support import open_one, ticket
 
 PASSWORD = "correct horse battery"
 
@@ -69,3 +75,31 @@ def log_in(client: FlaskClient, email: str, password: str = PASSWORD,
     login = "/console/login" + (f"?next={next_path}" if next_path else "")
     return client.post(login, data={"csrf_token": csrf_token(client, "/console/login"),
                                      "email": email, "password": password})
+
+
+def add_one_of_each(runtime: Runtime, monkeypatch) -> dict[str, int]:
+    """In Makueni (with add_counties_with_places done): a row of each kind a console path
+    takes an id of, through the product's services; returns {path argument: id}."""
+    with runtime.sessions.begin() as db:
+        org = organizations.organization_by_code(db, "makueni")
+        places.import_kenya_wards(db, org.id, pmc_support.WARDS, "Makueni")
+    pmc_support.import_fixtures(runtime, monkeypatch)  # projects and their PMC members
+    officer = add_user(runtime, "officer", "makueni", email="ids-officer@makueni.example.org")
+    reference = open_one(runtime, org_code="makueni", notify=False)
+    with runtime.sessions.begin() as db:
+        org = organizations.organization_by_code(db, "makueni")
+        cycle = cycles.create_cycle(db, organization_id=org.id, name="Tulimani 2026/27",
+                                    round_name="2026/27", budget=700_000,
+                                    place=places.place_by_code(db, org.id, "0411"),
+                                    ballot_type="approval")
+        proposal = proposals.add_proposal(db, cycle, title="Borehole", cost=400_000)
+        campaign = lifecycle.create(db, org, accounts.user_by_email(db, officer), "Forum",
+                                    {"en": "Forum on Monday"}, Audience(everyone=True))
+        project = db.scalar(select(Project).where(Project.organization_id == org.id))
+        member = db.scalar(select(PmcMember).where(PmcMember.project_id == project.id))
+        user = db.scalar(select(User).where(User.email == officer))
+        db.flush()
+        return {"cycle_id": cycle.id, "proposal_id": proposal.id, "campaign_id": campaign.id,
+                "project_id": project.id, "member_id": member.id, "user_id": user.id,
+                "ticket_id": ticket(db, reference).id,
+                "place_id": ward_id(runtime, "makueni", "0411")}

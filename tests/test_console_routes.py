@@ -11,16 +11,16 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.campaigns import lifecycle
-from app.campaigns.audience import Audience
 from app.console.permissions import ROLES, Permission
-from app.db.models import AuditEntry, PmcMember, Project, Role, User
-from app.pb import cycles, proposals
-from app.services import accounts, places
-from app.services.organizations import organization_by_code
-from tests import pmc_support
-from tests.console_support import add_counties_with_places, add_user, csrf_token, log_in, ward_id
-from tests.ticket_support import open_one, ticket
+from app.db.models import AuditEntry, Role
+from tests.console_support import (
+    add_counties_with_places,
+    add_one_of_each,
+    add_user,
+    csrf_token,
+    log_in,
+    ward_id,
+)
 
 PUBLIC, SIGNED_IN = "public", "signed in"
 
@@ -171,30 +171,8 @@ def test_another_organizations_routes_are_not_found(client, app, runtime, role):
 @pytest.fixture
 def makueni_ids(runtime, monkeypatch) -> dict[str, int]:
     """A real Makueni row for each kind of id a console path takes. A route taking a new
-    kind fails the test below until it is added here."""
-    with runtime.sessions.begin() as db:
-        org = organization_by_code(db, "makueni")
-        places.import_kenya_wards(db, org.id, pmc_support.WARDS, "Makueni")
-    pmc_support.import_fixtures(runtime, monkeypatch)  # projects and their PMC members
-    officer = add_user(runtime, "officer", "makueni")
-    reference = open_one(runtime, org_code="makueni", notify=False)
-    with runtime.sessions.begin() as db:
-        org = organization_by_code(db, "makueni")
-        cycle = cycles.create_cycle(db, organization_id=org.id, name="Tulimani 2026/27",
-                                    round_name="2026/27", budget=700_000,
-                                    place=places.place_by_code(db, org.id, "0411"),
-                                    ballot_type="approval")
-        proposal = proposals.add_proposal(db, cycle, title="Borehole", cost=400_000)
-        campaign = lifecycle.create(db, org, accounts.user_by_email(db, officer), "Forum",
-                                    {"en": "Forum on Monday"}, Audience(everyone=True))
-        project = db.scalar(select(Project).where(Project.organization_id == org.id))
-        member = db.scalar(select(PmcMember).where(PmcMember.project_id == project.id))
-        user = db.scalar(select(User).where(User.email == officer))
-        db.flush()
-        return {"cycle_id": cycle.id, "proposal_id": proposal.id, "campaign_id": campaign.id,
-                "project_id": project.id, "member_id": member.id, "user_id": user.id,
-                "ticket_id": ticket(db, reference).id,
-                "place_id": ward_id(runtime, "makueni", "0411")}
+    kind fails the test below until add_one_of_each makes one."""
+    return add_one_of_each(runtime, monkeypatch)
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
