@@ -552,6 +552,19 @@ def test_a_bad_members_file_imports_nothing(client, runtime, pmc):
         assert members.members_of(db, find_project(db, pmc, "MK-104").id) == []
 
 
+@pytest.mark.parametrize("target", ["projects", "members"])
+def test_a_file_the_csv_reader_cannot_read_is_refused_at_its_line(client, runtime, pmc, target):
+    signed_in(client, runtime, "officer")
+    header = (b"code,name,ward_code,department,contractor,contract_value,amount_paid,"
+              b"start_date,end_date,status\n" if target == "projects"
+              else b"project_code,phone,name,role\n")
+    content = header + b"MK-104," + b"x" * 200_000 + b"\n"  # over the csv module's field limit
+    response = upload(client, f"{PROJECTS}/import/{target}", content, "big.csv")
+    assert response.status_code == 400
+    assert ("<strong>line 2</strong>: not readable as CSV (field larger than field limit"
+            in text(response))
+
+
 def test_an_upload_without_a_file_is_refused(client, runtime, pmc):
     signed_in(client, runtime, "officer")
     page = f"{PROJECTS}/import"

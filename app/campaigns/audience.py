@@ -88,18 +88,23 @@ def read_numbers_csv(text: str, region: str) -> NumberList:
     numbers: dict[str, None] = {}
     invalid: list[str] = []
     duplicates = 0
-    for index, row in enumerate(csv.reader(io.StringIO(text))):
-        cell = next((c.strip() for c in row if c.strip()), "")
-        if not cell or (index == 0 and cell.casefold() in _HEADERS):
-            continue
-        try:
-            msisdn = normalise_msisdn(cell, region)
-        except InvalidPhoneNumber:
-            invalid.append(cell)
-            continue
-        if msisdn in numbers:
-            duplicates += 1
-        numbers.setdefault(msisdn, None)
+    reader = csv.reader(io.StringIO(text))
+    try:
+        for index, row in enumerate(reader):
+            cell = next((c.strip() for c in row if c.strip()), "")
+            if not cell or (index == 0 and cell.casefold() in _HEADERS):
+                continue
+            try:
+                msisdn = normalise_msisdn(cell, region)
+            except InvalidPhoneNumber:
+                invalid.append(cell)
+                continue
+            if msisdn in numbers:
+                duplicates += 1
+            numbers.setdefault(msisdn, None)
+    except csv.Error as error:  # a field over the csv module's size limit, a quote left open
+        raise AudienceError(f"the CSV of numbers cannot be read at line {reader.line_num + 1}"
+                            f" ({error})") from None
     return NumberList(tuple(numbers), tuple(invalid), duplicates)
 
 

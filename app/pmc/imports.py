@@ -29,6 +29,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -110,15 +111,28 @@ class ProjectRecord:
 
 
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; the header is line 1."""
+    """(line number, row) for each data row; the header is line 1. A file the csv module cannot
+    read (a field over its size limit, a quote left open) is refused at the line it fails on."""
     reader = csv.DictReader(io.StringIO(text))
-    for row in reader:
-        yield reader.line_num, {(k or "").strip().lower(): (v or "") for k, v in row.items()}
+    with _unreadable_refused(reader):
+        for row in reader:
+            yield reader.line_num, {(k or "").strip().lower(): (v or "") for k, v in row.items()}
 
 
 def header_of(text: str) -> list[str]:
-    first = next(csv.reader(io.StringIO(text)), [])
+    reader = csv.reader(io.StringIO(text))
+    with _unreadable_refused(reader):
+        first = next(reader, [])
     return [c.strip().lower() for c in first]
+
+
+@contextmanager
+def _unreadable_refused(reader) -> Iterator[None]:
+    try:
+        yield
+    except csv.Error as error:
+        raise ImportRefused([Problem(f"line {reader.line_num + 1}",
+                                     f"not readable as CSV ({error})")]) from None
 
 
 def read_projects_csv(text: str,
