@@ -110,3 +110,27 @@ def test_hostile_uploads_are_refused_or_read_never_a_5xx(client, runtime, target
         assert response.status_code < 500, (target, content[:60], response.status_code)
 
     check()
+
+
+@pytest.mark.parametrize("role", ["admin", "approver", "supervisor"])
+def test_ids_beyond_the_databases_integers_are_not_found_never_a_5xx(client, app, runtime,
+                                                                     monkeypatch, role):
+    """PostgreSQL's integer stops at 2**31 - 1; an id past it, in a path, a query or a form,
+    is one that does not exist."""
+    add_counties_with_places(runtime)
+    paths = console_paths(app, add_one_of_each(runtime, monkeypatch))
+    assert log_in(client, add_user(runtime, role)).status_code == 302
+    names = {name for method, path in paths if method == "GET"
+             for name in FIELD.findall(client.get(path).get_data(as_text=True))}
+    names.discard("csrf_token")
+    token = csrf_token(client, "/console/")
+    huge = str(2**31)
+    for method, path in paths:
+        for where in ("path", "fields"):
+            target = re.sub(r"/\d+(?=/|$)", f"/{huge}", path) if where == "path" else path
+            if where == "path" and target == path:
+                continue
+            fields = dict.fromkeys(names, huge) if where == "fields" else {}
+            response = (client.get(target, query_string=fields) if method == "GET"
+                        else client.post(target, data={**fields, "csrf_token": token}))
+            assert response.status_code < 500, (method, target, where, response.status_code)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.digits import whole_or_none
+from app.digits import MAX_ID, id_or_none, whole_or_none
 from tests.console_support import add_counties_with_places, add_user, csrf_token, log_in
 from tests.ticket_support import open_one, ticket
 
@@ -21,6 +21,13 @@ def test_whole_or_none_never_raises_and_only_reads_ascii_digits(text):
 
 
 @pytest.mark.parametrize("typed", HOSTILE)
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1", 1), ("2147483647", MAX_ID), ("2147483648", None), ("99999999999", None),
+    ("0", 0), ("-1", None), ("²", None), ("", None), (" 7", None)])
+def test_an_id_is_a_whole_number_the_database_integer_holds(text, expected):
+    assert id_or_none(text) == expected
+
+
 def test_hostile_numbers_in_console_forms_are_refused_not_a_crash(app, runtime, typed):
     add_counties_with_places(runtime)
     reference = open_one(runtime)

@@ -14,7 +14,7 @@ from werkzeug.datastructures import FileStorage
 from app.campaigns.audience import Audience, read_numbers_csv
 from app.db.base import utcnow
 from app.db.models import Organization
-from app.digits import whole_or_none
+from app.digits import id_or_none
 from app.pmc.imports import ImportRefused
 from app.pmc.project_files import decode
 
@@ -77,7 +77,7 @@ def _numbers(upload: FileStorage | None, region: str):
 
 
 def _whole(raw: str, what: str) -> int:
-    value = whole_or_none(raw.strip())
+    value = id_or_none(raw.strip())
     if value is None:
         raise FormError(f"choose a {what} from the list")
     return value

@@ -15,7 +15,7 @@ from app.console.blueprint import bp
 from app.console.permissions import ROLES, Permission
 from app.console.request_db import db
 from app.db.models import BallotType, Cycle, Organization, Phase, SendLane, VoterKey
-from app.digits import is_whole
+from app.digits import id_or_none, is_whole
 from app.pb import cycles, notices
 from app.pb.results_chart import money
 from app.services import audit, overview
@@ -72,7 +72,8 @@ def new_cycle(code: str) -> Response | str | tuple[str, int]:
     form = {key: request.form.get(key, "").strip() for key in CYCLE_FIELDS}
     session = db()
     try:
-        place = overview.place_of(session, org.id, whole_number(form["place_id"], "place"))
+        place_id = id_or_none(form["place_id"])
+        place = overview.place_of(session, org.id, place_id) if place_id is not None else None
         if place is None:
             raise FormError("choose a place of this organization")
         kind = _choice(form["ballot_type"], BALLOT_TYPES, "ballot type")

@@ -27,7 +27,7 @@ from app.db.models import (
     TicketStatus,
     User,
 )
-from app.digits import is_whole, whole_or_none
+from app.digits import id_or_none
 from app.pmc.projects import find_project
 from app.services.places import wards_of
 from app.tickets.sla import OPEN
@@ -131,7 +131,7 @@ def _choice(kind, value: str, message: str):
 
 
 def _number(value: str) -> int:
-    return whole_or_none(value) or 0
+    return id_or_none(value) or 0
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,8 @@ def read_filters(args: Mapping[str, str]) -> Filters:
     return Filters(
         status=status,
         category=category if category in {c.value for c in TicketCategory} else "",
-        place=whole_or_none(place),
-        assignee=assignee if assignee == NO_ASSIGNEE or is_whole(assignee) else "",
+        place=id_or_none(place),
+        assignee=assignee if assignee == NO_ASSIGNEE or id_or_none(assignee) else "",
         mine=args.get("mine") == "1", overdue=args.get("overdue") == "1",
         escalated=args.get("escalated") == "1",
         age=args.get("age", "") if args.get("age", "") in AGE_BY_KEY else "")

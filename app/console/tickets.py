@@ -48,7 +48,7 @@ from app.db.models import (
     TicketStatus,
     User,
 )
-from app.digits import is_whole, whole_or_none
+from app.digits import id_or_none, is_whole
 from app.services import audit
 from app.services import contacts as contact_service
 from app.services.paging import fetch_page
@@ -273,7 +273,7 @@ def _assignee(session, org: Organization, value: str) -> User | None:
         return None
     if value == ME:
         return g.user
-    number = whole_or_none(value)
+    number = id_or_none(value)
     user = session.get(User, number) if number is not None else None
     if user is None or user not in workers_of(session, org):
         raise workflow.ChangeRefused("choose an agent or supervisor of this organization")

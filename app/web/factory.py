@@ -26,6 +26,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         WTF_CSRF_TIME_LIMIT=None,  # a form's token lives as long as the login, not 1 hour
     )
     app.extensions["baraza"] = runtime
+    from app.web import id_converter
+
+    id_converter.init_app(app)  # before any route: path ids fit the database's integers
     if settings.trusted_proxies:
         # request.remote_addr is the client's, not the proxy's (login limits count per client).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
