@@ -113,10 +113,11 @@ def test_hostile_uploads_are_refused_or_read_never_a_5xx(client, runtime, target
 
 
 @pytest.mark.parametrize("role", ["admin", "approver", "supervisor"])
-def test_ids_beyond_the_databases_integers_are_not_found_never_a_5xx(client, app, runtime,
+def test_values_beyond_the_databases_columns_are_refused_never_a_5xx(client, app, runtime,
                                                                      monkeypatch, role):
-    """PostgreSQL's integer stops at 2**31 - 1; an id past it, in a path, a query or a form,
-    is one that does not exist."""
+    """PostgreSQL, unlike SQLite, holds a column to its type: an integer stops at 2**31 - 1
+    and a varchar at its length. An id past the first, in a path, a query or a form, is one
+    that does not exist; a text longer than its column is refused, not a 500."""
     add_counties_with_places(runtime)
     paths = console_paths(app, add_one_of_each(runtime, monkeypatch))
     assert log_in(client, add_user(runtime, role)).status_code == 302
@@ -126,11 +127,12 @@ def test_ids_beyond_the_databases_integers_are_not_found_never_a_5xx(client, app
     token = csrf_token(client, "/console/")
     huge = str(2**31)
     for method, path in paths:
-        for where in ("path", "fields"):
+        for where in ("path", "ids", "long texts"):
             target = re.sub(r"/\d+(?=/|$)", f"/{huge}", path) if where == "path" else path
             if where == "path" and target == path:
                 continue
-            fields = dict.fromkeys(names, huge) if where == "fields" else {}
+            fields = {"path": {}, "ids": dict.fromkeys(names, huge),
+                      "long texts": dict.fromkeys(names, "Kalawa " * 100)}[where]
             response = (client.get(target, query_string=fields) if method == "GET"
                         else client.post(target, data={**fields, "csrf_token": token}))
             assert response.status_code < 500, (method, target, where, response.status_code)
