@@ -195,6 +195,25 @@ def test_every_callback_twice_and_out_of_order_counts_once(client, runtime, seed
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_reports_mixed_into_the_rest_of_the_morning_count_once(client, runtime, seed):
+    """The voters' receipts are reported on while SMS, PMC reports, complaints and opt-outs
+    still come in: every callback twice, reports and the rest shuffled together."""
+    calls = traffic()
+    sessions = [c for c in calls if c.path in ("/at/ussd", "/at/voice")]
+    rest = [c for c in calls if c.path not in ("/at/ussd", "/at/voice")]
+    play(client, runtime, schedule(sessions, seed), seed)
+    early, early_finals = reports_for(outbox(runtime))
+    assert len(early_finals) == len(USSD_VOTES) + 2  # the receipts, two complaints' references
+    play(client, runtime, schedule([*rest, *early], seed), seed)
+    late, late_finals = reports_for([r for r in outbox(runtime) if r.id not in early_finals])
+    for answer in deliver(client, schedule(late, seed)):
+        assert answer.status == 200, answer.body
+    assert_totals_exact(runtime)
+    assert {r.id: r.delivery_status for r in outbox(runtime)} == early_finals | late_finals
+    assert count(runtime, DeliveryReport) == len(early) + len(late)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_a_late_copy_of_an_earlier_hop_does_not_derail_the_session(client, runtime, seed):
     """A hop held up on the network arrives after the voter moved on: it changes nothing."""
     calls = [c for c in traffic() if c.path.startswith(("/at/ussd", "/at/voice"))]
