@@ -202,8 +202,9 @@ def test_reports_mixed_into_the_rest_of_the_morning_count_once(client, runtime, 
     sessions = [c for c in calls if c.path in ("/at/ussd", "/at/voice")]
     rest = [c for c in calls if c.path not in ("/at/ussd", "/at/voice")]
     play(client, runtime, schedule(sessions, seed), seed)
-    early, early_finals = reports_for(outbox(runtime))
-    assert len(early_finals) == len(USSD_VOTES) + 2  # the receipts, two complaints' references
+    sent = outbox(runtime)
+    assert set(USSD_VOTES) <= {row.msisdn for row in sent}  # the receipts are out
+    early, early_finals = reports_for(sent)
     play(client, runtime, schedule([*rest, *early], seed), seed)
     late, late_finals = reports_for([r for r in outbox(runtime) if r.id not in early_finals])
     for answer in deliver(client, schedule(late, seed)):
