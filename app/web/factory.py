@@ -26,9 +26,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         WTF_CSRF_TIME_LIMIT=None,  # a form's token lives as long as the login, not 1 hour
     )
     app.extensions["baraza"] = runtime
-    from app.web import id_converter
-
-    id_converter.init_app(app)  # before any route: path ids fit the database's integers
     if settings.trusted_proxies:
         # request.remote_addr is the client's, not the proxy's (login limits count per client).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
@@ -40,13 +37,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         at_voice,
         form_guard,
         health,
+        id_converter,
         metrics,
         public_results,
         request_ids,
         simulator,
     )
 
-    request_ids.init_app(app)  # first: every later hook and log line can use it
+    id_converter.init_app(app)  # before any route: path ids fit the database's integers
+    request_ids.init_app(app)  # first hook: every later hook and log line can use it
     metrics.init_app(app)  # GET /metrics, and the hooks that count callbacks
     form_guard.init_app(app)  # a NUL from a browser is refused before a view reads it
     csrf = CSRFProtect(app)  # every form in the browser carries a token
