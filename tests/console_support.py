@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from app.campaigns import lifecycle
@@ -33,6 +36,17 @@ WARD_ROWS = [
 ]
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def console_rules(app: Flask) -> list[Rule]:
+    """Every console route but its static files."""
+    return [rule for rule in app.url_map.iter_rules()
+            if rule.endpoint.startswith("console.") and rule.endpoint != "console.static"]
+
+
+def filled(rule: Rule, values: Mapping[str, object]) -> str:
+    """The rule's path with each `<argument>` replaced by its value in `values`."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 
 def add_counties_with_places(runtime: Runtime) -> None:

@@ -6,8 +6,6 @@ one taking a new kind of id, until makueni_ids can make a row of that kind.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import func, select
 
@@ -17,7 +15,9 @@ from tests.console_support import (
     add_counties_with_places,
     add_one_of_each,
     add_user,
+    console_rules,
     csrf_token,
+    filled,
     log_in,
     ward_id,
 )
@@ -74,11 +74,6 @@ ENDPOINTS: dict[str, Permission | str] = {
 MISSING_ID = 999_999  # cycles, projects, members, proposals: the role check comes first
 
 
-def console_rules(app):
-    return [rule for rule in app.url_map.iter_rules()
-            if rule.endpoint.startswith("console.") and rule.endpoint != "console.static"]
-
-
 @pytest.fixture(autouse=True)
 def counties(runtime):
     add_counties_with_places(runtime)
@@ -110,10 +105,7 @@ def path_of(rule, runtime, org_code: str) -> str:
             values[name] = ward_id(runtime, org_code, "0411" if org_code == "makueni" else "0751")
         else:
             values[name] = MISSING_ID
-    path = rule.rule
-    for name, value in values.items():
-        path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
-    return path
+    return filled(rule, values)
 
 
 def request_each(client, app, runtime, org_code: str = "makueni"
@@ -189,9 +181,7 @@ def test_another_organizations_ids_are_not_found_through_ones_own_pages(
         permission = ENDPOINTS[rule.endpoint]
         if not rule.arguments - {"code"} or Role(role) not in ROLES.get(permission, ()):
             continue
-        path = rule.rule.replace("<code>", "nandi")
-        for name in rule.arguments - {"code"}:
-            path = re.sub(rf"<(?:\w+:)?{name}>", str(makueni_ids[name]), path)
+        path = filled(rule, {**makueni_ids, "code": "nandi"})
         for method in sorted(rule.methods & {"GET", "POST"}):
             response = (client.get(path) if method == "GET"
                         else client.post(path, data={"csrf_token": token}))

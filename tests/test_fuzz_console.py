@@ -21,7 +21,9 @@ from tests.console_support import (
     add_counties_with_places,
     add_one_of_each,
     add_user,
+    console_rules,
     csrf_token,
+    filled,
     log_in,
 )
 from tests.test_fuzz_keywords import hostile_text
@@ -38,16 +40,21 @@ value = st.one_of(hostile_text, st.sampled_from(PLAUSIBLE))
 
 def console_paths(app, ids: dict[str, int]) -> list[tuple[str, str]]:
     """(method, path) of every console route, with Makueni's code and real ids."""
-    paths = []
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("console.") or rule.endpoint in (
-                "console.static", "console.login", "console.logout"):
-            continue
-        path = rule.rule.replace("<code>", "makueni")
-        for name in rule.arguments - {"code"}:
-            path = re.sub(rf"<(?:\w+:)?{name}>", str(ids[name]), path)
-        paths += [(method, path) for method in sorted(rule.methods & {"GET", "POST"})]
-    return paths
+    return [(method, filled(rule, {**ids, "code": "makueni"}))
+            for rule in console_rules(app)
+            if rule.endpoint not in ("console.login", "console.logout")
+            for method in sorted(rule.methods & {"GET", "POST"})]
+
+
+def form_fields(client, paths: list[tuple[str, str]]) -> set[str]:
+    """The name of every field on the pages the signed-in user is shown, but the token."""
+    names = set()
+    for method, path in paths:
+        if method == "GET":
+            page = client.get(path)
+            assert page.status_code < 500, path
+            names |= set(FIELD.findall(page.get_data(as_text=True)))
+    return names - {"csrf_token"}
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
@@ -56,13 +63,7 @@ def test_every_console_route_answers_hostile_input_without_a_5xx(client, app, ru
     add_counties_with_places(runtime)
     paths = console_paths(app, add_one_of_each(runtime, monkeypatch))
     assert log_in(client, add_user(runtime, role)).status_code == 302
-    names = set()
-    for method, path in paths:  # the fields of every form this role is shown
-        if method == "GET":
-            page = client.get(path)
-            assert page.status_code < 500, path
-            names |= set(FIELD.findall(page.get_data(as_text=True)))
-    names.discard("csrf_token")
+    names = form_fields(client, paths)  # the fields of every form this role is shown
     assert names, "no form fields found: the test would prove nothing"
     token = csrf_token(client, "/console/")
 
@@ -121,9 +122,7 @@ def test_values_beyond_the_databases_columns_are_refused_never_a_5xx(client, app
     add_counties_with_places(runtime)
     paths = console_paths(app, add_one_of_each(runtime, monkeypatch))
     assert log_in(client, add_user(runtime, role)).status_code == 302
-    names = {name for method, path in paths if method == "GET"
-             for name in FIELD.findall(client.get(path).get_data(as_text=True))}
-    names.discard("csrf_token")
+    names = form_fields(client, paths)
     token = csrf_token(client, "/console/")
     huge = str(2**31)
     for method, path in paths:

@@ -8,11 +8,9 @@ until it is.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.console_support import add_counties_with_places, add_user, csrf_token, log_in
+from tests.console_support import add_counties_with_places, add_user, csrf_token, filled, log_in
 
 CALLBACKS = {"at.ussd_hop", "at.ussd_session_ended", "at.sms_received",
              "at.sms_delivery_report", "at.sms_opted_out", "at_voice.voice_call"}
@@ -24,8 +22,8 @@ def post_rules(app):
 
 def path_of(rule) -> str:
     # The token is checked before the view runs: any id will do, and "makueni" exists.
-    return re.sub(r"<(?:\w+:)?(\w+)>",
-                  lambda m: "makueni" if m.group(1) in ("code", "org_code") else "1", rule.rule)
+    return filled(rule, {name: "makueni" if name in ("code", "org_code") else 1
+                         for name in rule.arguments})
 
 
 @pytest.fixture(autouse=True)
