@@ -82,12 +82,15 @@ def build_sms_backend(settings: Settings) -> SmsBackend:
     return ConsoleBackend()
 
 
+def connect_redis(url: str) -> Redis:
+    """Baraza's Redis client: every command and connection bounded by REDIS_TIMEOUT."""
+    return Redis.from_url(url, socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     db = make_engine(settings.database_url)
     sessions = make_sessionmaker(db)
-    redis = (Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT,
-                            socket_connect_timeout=REDIS_TIMEOUT)
-             if settings.redis_url else None)
+    redis = connect_redis(settings.redis_url) if settings.redis_url else None
     catalogs = Catalogs(settings.locales_dir)
     keyring = Keyring.from_secret(settings.ballot_key)
     drafts: DraftStore = RedisDraftStore(redis) if redis is not None else MemoryDraftStore()

@@ -14,9 +14,8 @@ from __future__ import annotations
 import os
 
 from flask import Flask, Response, request
-from redis import Redis
 
-from app.runtime import REDIS_TIMEOUT
+from app.runtime import connect_redis
 from app.services.ussd_sessions import Envelope, RedisSessionStore
 
 REPLY = "CON Bench County\n1. Vote on the budget\n2. Projects in my ward\n3. Complaints"
@@ -28,9 +27,7 @@ STATE = {"position": {"flow": "main", "node": "menu", "page": 0}, "msisdn": "+25
                   "pmc_member": "", "session_id": "ATUid_bench"}, "history": []}
 
 app = Flask(__name__)
-store = RedisSessionStore(Redis.from_url(os.environ["REDIS_URL"], socket_timeout=REDIS_TIMEOUT,
-                                         socket_connect_timeout=REDIS_TIMEOUT),
-                          ttl_seconds=300)
+store = RedisSessionStore(connect_redis(os.environ["REDIS_URL"]), ttl_seconds=300)
 
 
 @app.post("/at/ussd")
