@@ -173,7 +173,7 @@ def read_filters(args: Mapping[str, str]) -> Filters:
         status=status,
         category=category if category in {c.value for c in TicketCategory} else "",
         place=id_or_none(place),
-        assignee=assignee if assignee == NO_ASSIGNEE or id_or_none(assignee) else "",
+        assignee=assignee if assignee == NO_ASSIGNEE or id_or_none(assignee) is not None else "",
         mine=args.get("mine") == "1", overdue=args.get("overdue") == "1",
         escalated=args.get("escalated") == "1",
         age=args.get("age", "") if args.get("age", "") in AGE_BY_KEY else "")
