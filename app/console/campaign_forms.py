@@ -46,9 +46,10 @@ def read_campaign_form(form: Mapping[str, str], ward_values: Iterable[str],
     numbers = _numbers(upload, organization.country)
     audience = Audience(
         everyone=form.get("everyone") == "yes",
-        ward_ids=tuple(_whole(value, "ward") for value in ward_values if value.strip()),
+        ward_ids=tuple(_chosen_id(value, "ward") for value in ward_values if value.strip()),
         language=language,
-        cycle_id=_whole(form["cycle_id"], "cycle") if form.get("cycle_id", "").strip() else None,
+        cycle_id=(_chosen_id(form["cycle_id"], "cycle") if form.get("cycle_id", "").strip()
+                  else None),
         pmc=form.get("pmc") == "yes",
         open_complaints=form.get("open_complaints") == "yes",
         numbers=numbers.numbers if numbers else (),
@@ -76,7 +77,7 @@ def _numbers(upload: FileStorage | None, region: str):
     return read_numbers_csv(text, region)
 
 
-def _whole(raw: str, what: str) -> int:
+def _chosen_id(raw: str, what: str) -> int:
     value = id_or_none(raw.strip())
     if value is None:
         raise FormError(f"choose a {what} from the list")
