@@ -12,11 +12,13 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from rq import Queue
+from rq.job import Job
 from sqlalchemy import select, update
 
 from app.campaigns import lifecycle
 from app.campaigns.audience import Audience
-from app.campaigns.materialise import advance, materialise
+from app.campaigns.materialise import RESCAN_AFTER, advance, materialise
 from app.campaigns.quiet_hours import (
     Window,
     seconds_until_next_window,
@@ -27,15 +29,14 @@ from app.db.base import utcnow
 from app.db.models import (
     AuditEntry,
     Campaign,
-    CampaignRecipient,
     OutboxMessage,
     OutboxStatus,
-    RecipientState,
     Role,
     SendLane,
 )
 from app.runtime import build_runtime
 from app.services import accounts, contacts, dispatch, outbox, outbox_housekeeping, outbox_relay
+from app.services.dispatch import CAMPAIGNS
 from app.services.organizations import organization_by_code
 from app.services.sms_sender import RETRY_DELAYS, SmsSender
 from tests.factories import add_counties
@@ -126,12 +127,8 @@ def test_an_account_refusal_pauses_the_campaign_and_resume_sends_each_once(
     assert reason in text and f"campaign resume {campaign_id} --org makueni" in text
     assert "+2547****0102" in text and NUMBERS[2] not in text
     with runtime.sessions() as db:
-        recipients = dict(db.execute(select(CampaignRecipient.msisdn, CampaignRecipient.state)
-                                     .where(CampaignRecipient.campaign_id == campaign_id)).all())
         assert db.scalar(select(AuditEntry.detail).where(
             AuditEntry.action == "campaign.hold")) == {"reason": reason}
-    assert [n for n, state in recipients.items() if state == RecipientState.QUEUED] == \
-        [NUMBERS[2], *NUMBERS[4:]]
 
     sweep(runtime, campaign_jobs(runtime), utcnow() + timedelta(hours=1))
     run_jobs(runtime)  # the sweep leaves a paused campaign alone
@@ -154,9 +151,6 @@ def test_a_send_job_queued_before_a_pause_sends_nothing_and_resume_sends_each_on
     assert fake_at.requests == []
     assert {(r.status, r.attempts) for r in _rows(runtime, campaign_id)} == \
         {(OutboxStatus.QUEUED, 0)}
-    with runtime.sessions() as db:
-        assert set(db.scalars(select(CampaignRecipient.state).where(
-            CampaignRecipient.campaign_id == campaign_id))) == {RecipientState.QUEUED}
     _step(runtime, lifecycle.resume, campaign_id, APPROVER)
     run_jobs(runtime)
     assert _status(runtime, campaign_id) == "completed"
@@ -275,16 +269,15 @@ def test_dev_housekeeping_sends_what_a_stopped_process_left_behind(runtime):
         org = organization_by_code(db, "makueni")
         ids = [outbox.queue_sms(db, org.id, n, "Notice", SendLane.NOTICE)
                for n in NUMBERS[:3]]
-        outbox.claim(db, ids[:1])  # the process stopped after claiming: sending
+        # The process stopped before the first one's batch (queued), during the second
+        # one's AT call (calling), ...
         outbox.claim(db, ids[1:2])
-        outbox.start_calling(db, ids[1:2])  # ... or during the AT call: calling
         db.execute(update(OutboxMessage).where(OutboxMessage.id == ids[2])
                    .values(next_attempt_at=utcnow()))  # ... or its retry timer died with it
     fresh = outbox_housekeeping.housekeeping_pass(runtime)
     assert fresh.relayed.handed_on == 0  # a live process may still hold these
     later = outbox_housekeeping.housekeeping_pass(runtime, utcnow() + timedelta(hours=1))
-    assert (later.relayed.requeued, later.relayed.uncertain, later.relayed.handed_on) == \
-        (1, 1, 2)
+    assert (later.relayed.uncertain, later.relayed.handed_on) == (1, 2)
     with runtime.sessions() as db:
         statuses = db.scalars(select(OutboxMessage.status).order_by(OutboxMessage.id)).all()
     assert statuses == [OutboxStatus.SENT, OutboxStatus.UNCERTAIN, OutboxStatus.SENT]
@@ -349,12 +342,22 @@ def test_a_worker_killed_mid_wave_sends_no_campaign_recipient_twice(runtime, at_
     worker.wait()
     states = {r.msisdn: r.status for r in _rows(runtime, campaign_id)}
     assert [states[n] for n in NUMBERS] == [OutboxStatus.SENT] * 2 + \
-        [OutboxStatus.CALLING] * 2 + [OutboxStatus.SENDING] * 2
+        [OutboxStatus.CALLING] * 2 + [OutboxStatus.QUEUED] * 2
 
     relayed = outbox_relay.relay(runtime.sessions, runtime.dispatcher,
                                  utcnow() + timedelta(hours=1))
-    assert (relayed.requeued, relayed.uncertain) == (2, 2)
-    assert worker_process(at_settings).wait() == 0  # restarted: the relay's job, the next step
+    assert (relayed.uncertain, relayed.handed_on) == (2, 0)  # queued ones: the campaign's
+    # Restarted: the next advance finds the wave handed over and its last rows still queued,
+    # and hands them over again after a while.
+    assert worker_process(at_settings).wait() == 0
+    assert _status(runtime, campaign_id) == "sending"
+    registry = Queue(CAMPAIGNS, connection=runtime.redis).scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    due = registry.get_scheduled_time(Job.fetch(job_id, connection=runtime.redis))
+    assert 0 < (due - datetime.now(UTC)).total_seconds() <= RESCAN_AFTER
+    registry.schedule(Job.fetch(job_id, connection=runtime.redis),
+                      datetime(2000, 1, 1, tzinfo=UTC))  # due now, without waiting
+    work(runtime, with_scheduler=True)
 
     assert max(_requested(fake_at).values()) == 1
     final = {r.msisdn: r.status for r in _rows(runtime, campaign_id)}

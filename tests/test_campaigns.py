@@ -20,7 +20,14 @@ from app.campaigns.audience import (
     resolve,
     ward_ids_by_code,
 )
-from app.campaigns.materialise import LOST_AFTER, advance, lost_work, materialise, next_wave
+from app.campaigns.materialise import (
+    LOST_AFTER,
+    RESCAN_AFTER,
+    advance,
+    lost_work,
+    materialise,
+    next_wave,
+)
 from app.campaigns.message_text import Encoding, Price
 from app.campaigns.preview import preview
 from app.campaigns.progress import progress
@@ -35,7 +42,6 @@ from app.db.models import (
     Participation,
     PmcMember,
     Project,
-    RecipientState,
     Role,
     SendLane,
     SmsSuppression,
@@ -330,11 +336,37 @@ def test_quiet_hours_hold_campaign_rows_until_eight_with_a_fixed_clock(runtime, 
                    wave=2) == 0
     assert advance(runtime.sessions, recorder, campaign_id, NAIROBI_9AM, "08:00-18:00",
                    wave=2) == 0
+    runtime.sms_sender.send([i for ids, _ in recorder.handed for i in ids])  # their send jobs
     assert advance(runtime.sessions, recorder, campaign_id, NAIROBI_9AM, "08:00-18:00") is None
     assert [len(ids) for ids, _ in recorder.handed] == [2, 1]
     assert {lane for _, lane in recorder.handed} == {SendLane.CAMPAIGN}
     with runtime.sessions() as db:
         assert db.get(Campaign, campaign_id).status == CampaignStatus.COMPLETED
+
+
+def test_rows_handed_over_but_never_sent_are_handed_over_again_before_completing(runtime,
+                                                                                 world):
+    """A send job lost or a worker killed before its batch leaves rows queued behind the
+    cursor: the campaign is not completed while any is left, and they go again once."""
+    campaign_id = _approved_and_written(runtime)
+    recorder = Recorder()
+    one = dict(now=NAIROBI_9AM, window=OPEN_ALWAYS, wave=2)
+    assert advance(runtime.sessions, recorder, campaign_id, **one) == 0
+    assert advance(runtime.sessions, recorder, campaign_id, **one) == 0
+    [(first, _), (second, _)] = recorder.handed
+    runtime.sms_sender.send(first[:1] + second)  # the first job died after its first batch
+    assert advance(runtime.sessions, recorder, campaign_id, **one) == RESCAN_AFTER
+    with runtime.sessions() as db:
+        assert db.get(Campaign, campaign_id).status == CampaignStatus.SENDING
+    assert advance(runtime.sessions, recorder, campaign_id, **one) == 0
+    assert recorder.handed[2][0] == first[1:]  # only the row still queued
+    runtime.sms_sender.send(recorder.handed[2][0])
+    assert advance(runtime.sessions, recorder, campaign_id, **one) is None
+    with runtime.sessions() as db:
+        assert db.get(Campaign, campaign_id).status == CampaignStatus.COMPLETED
+        attempts = db.scalars(select(OutboxMessage.attempts)
+                              .where(OutboxMessage.campaign_id == campaign_id)).all()
+    assert attempts == [1, 1, 1]
 
 
 def test_pause_stops_waves_and_resume_carries_on(runtime, world):
@@ -383,6 +415,10 @@ def test_a_job_of_an_older_chain_hands_nothing_over(runtime, world):
     assert jobs.queued == []
     run_advance(runtime, jobs, campaign_id, second)  # hands the last recipient over
     assert jobs.queued == [second]
+    with runtime.sessions() as db:
+        ids = db.scalars(select(OutboxMessage.id)
+                         .where(OutboxMessage.campaign_id == campaign_id)).all()
+    runtime.sms_sender.send(ids)  # the send jobs of the waves handed over
     run_advance(runtime, jobs, campaign_id)  # a start (the sweep): a chain of its own
     with runtime.sessions() as db:
         campaign = db.get(Campaign, campaign_id)
@@ -499,21 +535,22 @@ def test_cli_creates_from_a_yaml_file_and_refuses_what_it_cannot_do(runtime, wor
     assert agent.exit_code != 0 and "only admin, approver, officer may create" in agent.output
 
 
-def test_the_next_wave_is_read_from_queued_recipients_only(runtime, world):
-    """However many waves went, picking the next one reads only its own recipients: without
-    the partial index the read skipped every recipient already handed over, so each wave of
-    a long campaign cost more than the last."""
+def test_the_next_wave_reads_only_its_own_rows(runtime, world):
+    """However many waves went, picking the next one reads only its own rows: the read starts
+    at the cursor, so each wave of a long campaign costs the same as the first."""
     if runtime.db.dialect.name != "postgresql":
         pytest.skip("the plan is PostgreSQL's")
     campaign_id = _create(runtime)
     with runtime.sessions.begin() as db:
-        db.execute(insert(CampaignRecipient), [
-            {"campaign_id": campaign_id, "msisdn": f"+2547990{n:05d}", "language": "en",
-             "state": RecipientState.DISPATCHED if n < 1500 else RecipientState.QUEUED}
-            for n in range(2000)])
+        org_id = db.get(Campaign, campaign_id).organization_id
+        ids = db.scalars(insert(OutboxMessage).returning(OutboxMessage.id), [
+            {"organization_id": org_id, "campaign_id": campaign_id, "lane": SendLane.CAMPAIGN,
+             "msisdn": f"+2547990{n:05d}", "body": "Forum",
+             "status": OutboxStatus.SENT if n < 1500 else OutboxStatus.QUEUED}
+            for n in range(2000)]).all()
     with runtime.db.begin() as connection:
-        connection.execute(text("ANALYZE campaign_recipients"))
-        pick = next_wave(campaign_id, 100).compile(
+        connection.execute(text("ANALYZE outbox_messages"))
+        pick = next_wave(campaign_id, sorted(ids)[1499], 100).compile(
             runtime.db, compile_kwargs={"literal_binds": True})
         [plan] = connection.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {pick}")).scalar()
 
@@ -523,6 +560,9 @@ def test_the_next_wave_is_read_from_queued_recipients_only(runtime, world):
             yield from nodes(child)
 
     scans = [n for n in nodes(plan["Plan"]) if "Scan" in n["Node Type"]]
-    assert [n.get("Index Name") for n in scans] == ["ix_campaign_recipients_queued"]
+    # By the primary key or the (campaign_id, id) index, from the cursor on: either reads
+    # only the wave (the campaign's rows are written together), never the status index.
+    assert len(scans) == 1 and scans[0].get("Index Name") in {
+        "pk_outbox_messages", "ix_outbox_messages_campaign_id"}
     assert sum(n.get("Rows Removed by Filter", 0) for n in scans) == 0
     assert scans[0]["Actual Rows"] == 100

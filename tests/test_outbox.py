@@ -166,13 +166,13 @@ def test_an_accepted_row_is_never_sent_again(runtime, sender, fake_at):
     assert rows(runtime)[0].attempts == 1
 
 
-def test_a_row_left_sending_by_a_crash_is_not_resent_blindly(runtime, sender, fake_at):
+def test_a_row_left_calling_by_a_crash_is_not_resent_blindly(runtime, sender, fake_at):
     [message_id] = queue(runtime, PHONE)
     with runtime.sessions.begin() as db:
-        outbox.claim(db, [message_id])  # claimed and committed, then the worker died
+        assert outbox.claim(db, [message_id]) == {message_id: 1}  # then the worker died
     sender.send([message_id])
     assert fake_at.requests == []
-    assert [(r.status, r.attempts) for r in rows(runtime)] == [(OutboxStatus.SENDING, 1)]
+    assert [(r.status, r.attempts) for r in rows(runtime)] == [(OutboxStatus.CALLING, 1)]
 
 
 def test_batches_share_a_body_and_never_repeat_a_number(runtime, fake_at, backend):

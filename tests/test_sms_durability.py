@@ -98,10 +98,10 @@ def test_a_worker_killed_during_an_at_call_sends_nothing_twice_and_loses_nothing
     worker.wait()
 
     states = [r.status for r in rows(runtime)]
-    assert states == [OutboxStatus.SENT] * 2 + [OutboxStatus.CALLING] * 2 + [OutboxStatus.SENDING]
+    assert states == [OutboxStatus.SENT] * 2 + [OutboxStatus.CALLING] * 2 + [OutboxStatus.QUEUED]
 
     relayed = outbox_relay.relay(runtime.sessions, runtime.dispatcher, utcnow() + LATER)
-    assert (relayed.requeued, relayed.uncertain) == (1, 2)
+    assert (relayed.uncertain, relayed.handed_on) == (2, 1)
 
     restarted = worker_process(at_settings)
     assert restarted.wait() == 0
@@ -119,25 +119,24 @@ def test_a_worker_killed_during_an_at_call_sends_nothing_twice_and_loses_nothing
 
 
 @prod_only
-def test_the_relay_leaves_fresh_claims_to_the_worker_that_holds_them(runtime, fake_at):
+def test_the_relay_leaves_fresh_rows_to_the_worker_that_holds_them(runtime, fake_at):
     ids = queue(runtime, *NUMBERS[:2])
     with runtime.sessions.begin() as db:
         outbox.claim(db, ids[:1])
-        outbox.start_calling(db, ids[:1])
-        outbox.claim(db, ids[1:])
     assert outbox_relay.relay(runtime.sessions, runtime.dispatcher) == outbox_relay.Relayed()
-    assert [r.status for r in rows(runtime)] == [OutboxStatus.CALLING, OutboxStatus.SENDING]
+    assert [r.status for r in rows(runtime)] == [OutboxStatus.CALLING, OutboxStatus.QUEUED]
 
 
 @prod_only
-def test_a_claim_the_relay_took_back_is_not_sent_by_its_first_worker(runtime, fake_at):
+def test_a_row_the_relay_handed_on_is_not_sent_by_its_first_worker(runtime, fake_at):
     [message_id] = queue(runtime, NUMBERS[0])
-    with runtime.sessions.begin() as db:
-        outbox.claim(db, [message_id])
-    outbox_relay.relay(runtime.sessions, runtime.dispatcher, utcnow() + LATER)  # requeued
+    with runtime.sessions.begin() as db:  # a worker read it, then stalled before its batch
+        [read] = outbox.queued(db, [message_id])
+    relayed = outbox_relay.relay(runtime.sessions, runtime.dispatcher, utcnow() + LATER)
+    assert relayed.handed_on == 1
     work(runtime)  # the relay's job sends it
-    with runtime.sessions.begin() as db:  # the first worker wakes up and tries to call AT
-        assert outbox.start_calling(db, [message_id]) == set()
+    with runtime.sessions.begin() as db:  # the first worker wakes up and claims its batch
+        assert outbox.claim(db, [read.id]) == {}
     assert sent_numbers(fake_at) == Counter({NUMBERS[0]: 1})
 
 

@@ -61,8 +61,8 @@ def relay_outbox(now: str | None = None) -> dict[str, int]:
     # worker start, and AT will not send it again.
     inbound = inbound_sms.relay_received(runtime.sessions, runtime.dispatcher.handle_inbound_sms,
                                          moment)
-    return {"requeued": relayed.requeued, "uncertain": relayed.uncertain,
-            "handed_on": relayed.handed_on, "inbound": inbound}
+    return {"uncertain": relayed.uncertain, "handed_on": relayed.handed_on,
+            "inbound": inbound}
 
 
 def sweep_delivery_reports(now: str | None = None) -> int:

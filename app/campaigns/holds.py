@@ -1,17 +1,17 @@
 """Campaigns held by the sender: AT refused the account, not the number (401 RiskHold,
 402 InvalidSenderId, 405 InsufficientBalance), so the campaign pauses until a person acts.
 
-Runs inside the sender's own transactions (app.services.sms_sender): the rows go back to
-QUEUED with their attempt undone, their recipients back to QUEUED, and the campaign to PAUSED,
-all at once, so `baraza sms campaign resume` (or the console's Resume) sends each of them
-exactly once. Rows of a paused campaign that a send job claims later are put back the same way
-instead of being sent.
+Runs inside the sender's own transactions (app.services.sms_sender): the refused rows go back to
+QUEUED with their attempt undone and the campaign to PAUSED, at once; the rest of the job's rows
+were never claimed, so they are QUEUED too. `baraza sms campaign resume` (or the console's
+Resume) sends each of them exactly once. A send job that meets rows of a paused campaign later
+leaves them QUEUED.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -20,11 +20,9 @@ from sqlalchemy.orm import Session
 from app.channels.phone import mask
 from app.db.models import (
     Campaign,
-    CampaignRecipient,
     CampaignStatus,
     Organization,
     OutboxMessage,
-    RecipientState,
 )
 from app.services import audit
 
@@ -43,10 +41,9 @@ REMEDIES = {
 
 
 def hold(db: Session, rows: Sequence[OutboxMessage], reason: str, now: datetime) -> list[int]:
-    """Pause the campaigns of `rows` (already put back in the queue by the caller) and give
-    their recipients back to the campaign; returns the campaigns paused by this call."""
+    """Pause the campaigns of `rows` (already put back in the queue by the caller); returns the
+    campaigns paused by this call."""
     campaign_ids = sorted({r.campaign_id for r in rows if r.campaign_id is not None})
-    requeue_recipients(db, [r.id for r in rows if r.campaign_id is not None])
     if not campaign_ids:
         return []
     paused = list(db.scalars(
@@ -61,24 +58,13 @@ def hold(db: Session, rows: Sequence[OutboxMessage], reason: str, now: datetime)
 
 
 def paused_campaign_rows(db: Session, rows: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-    """The claimed `rows` whose campaign is paused: a send job queued before the pause."""
+    """The `rows` whose campaign is paused: a send job queued before the pause."""
     campaign_ids = {r.campaign_id for r in rows if r.campaign_id is not None}
     if not campaign_ids:
         return []
     paused = set(db.scalars(select(Campaign.id).where(
         Campaign.id.in_(sorted(campaign_ids)), Campaign.status == CampaignStatus.PAUSED)))
     return [r for r in rows if r.campaign_id in paused]
-
-
-def requeue_recipients(db: Session, outbox_ids: Collection[int]) -> None:
-    """Recipients handed to the sender whose rows came back unsent: the next wave after a
-    resume hands them over again (claiming is conditional, so never twice)."""
-    if outbox_ids:
-        db.execute(update(CampaignRecipient)
-                   .where(CampaignRecipient.outbox_message_id.in_(sorted(outbox_ids)),
-                          CampaignRecipient.state == RecipientState.DISPATCHED)
-                   .values(state=RecipientState.QUEUED, dispatched_at=None)
-                   .execution_options(synchronize_session=False))
 
 
 def _alert(db: Session, campaign_id: int, rows: Sequence[OutboxMessage], reason: str,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.campaigns.audience import Audience, resolve
@@ -17,12 +17,10 @@ from app.campaigns.message_text import check_messages
 from app.db.base import utcnow
 from app.db.models import (
     Campaign,
-    CampaignRecipient,
     CampaignStatus,
     Organization,
     OutboxMessage,
     OutboxStatus,
-    RecipientState,
     Role,
     User,
 )
@@ -96,8 +94,8 @@ def schedule(db: Session, campaign: Campaign, user: User, when: datetime | None)
 
 
 def pause(db: Session, campaign: Campaign, user: User) -> None:
-    """Stop handing waves to the sender; rows a send job claims after this go back unsent
-    (a request already in flight still completes)."""
+    """Stop handing waves to the sender; rows a send job reaches after this stay queued (a
+    request already in flight still completes)."""
     _require(user, campaign.organization_id, OPERATORS, "pause campaigns")
     _expect(campaign, _PAUSABLE, "pause")
     campaign.status = CampaignStatus.PAUSED
@@ -114,6 +112,7 @@ def resume(db: Session, campaign: Campaign, user: User) -> None:
     campaign.status = status_after_materialise(campaign, utcnow()) if campaign.materialised \
         else CampaignStatus.APPROVED
     campaign.next_step_at = utcnow()
+    campaign.handed_over_to = 0  # what the pause left queued goes with the next wave
     audit.record(db, user, "campaign.resume", "campaign", campaign.id,
                  {"status": str(campaign.status)}, organization_id=campaign.organization_id)
 
@@ -134,24 +133,13 @@ def cancel(db: Session, campaign: Campaign, user: User) -> int:
 
 def stop_unsent(db: Session, campaign_id: int) -> int:
     """Mark the campaign's still-QUEUED outbox rows failed (a worker's claim takes only QUEUED
-    rows, so none of them can be sent afterwards) and their recipients cancelled."""
-    stopped = db.scalars(
+    rows, so none of them can be sent afterwards)."""
+    return db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.campaign_id == campaign_id,
                OutboxMessage.status == OutboxStatus.QUEUED)
         .values(status=OutboxStatus.FAILED, error=CANCELLED_ERROR)
-        .returning(OutboxMessage.id)
-        .execution_options(synchronize_session=False)).all()
-    db.execute(update(CampaignRecipient)
-               .where(CampaignRecipient.campaign_id == campaign_id,
-                      or_(CampaignRecipient.outbox_message_id.is_(None),
-                          CampaignRecipient.outbox_message_id.in_(
-                              select(OutboxMessage.id).where(
-                                  OutboxMessage.campaign_id == campaign_id,
-                                  OutboxMessage.error == CANCELLED_ERROR))))
-               .values(state=RecipientState.CANCELLED)
-               .execution_options(synchronize_session=False))
-    return len(stopped)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def status_after_materialise(campaign: Campaign, now: datetime) -> CampaignStatus:

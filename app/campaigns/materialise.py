@@ -4,9 +4,17 @@ the sender in waves, inside the organization's sending hours.
 `materialise` writes chunks, each in its own transaction (recipient rows and their outbox rows
 together), skipping numbers already written: a crashed run started again resumes where it
 stopped, and the unique (campaign, msisdn) refuses a duplicate even if two runs race.
-`advance` hands the next wave of written rows to the dispatcher's campaign lane, and says when
-to be called again: 0 (at once: the next wave queues behind this one's sends), a number of
-seconds (quiet hours, a scheduled start), or None (nothing left, or paused/cancelled).
+`advance` hands the next wave of queued outbox rows to the dispatcher's campaign lane, and says
+when to be called again: 0 (at once: the next wave queues behind this one's sends), a number of
+seconds (quiet hours, a scheduled start, rows handed over but not sent yet), or None (nothing
+left, or paused/cancelled).
+
+The outbox is the only record of what is left: a wave is the campaign's queued rows after the
+campaign's cursor (`handed_over_to`), and handing it over writes the cursor alone. Rows a send
+job left queued (its campaign paused, its account held, its job lost, its worker killed before
+their batch) are behind the cursor; the campaign is finished only once none is left, going
+through them again from the start (RESCAN_AFTER later: a send job may still be on its way to
+them). A row is claimed once however often it is handed over (app.services.outbox.claim).
 """
 
 from __future__ import annotations
@@ -38,11 +46,11 @@ from app.db.models import (
     Organization,
     OutboxMessage,
     OutboxStatus,
-    RecipientState,
     SendLane,
     StopHint,
 )
 from app.services import audit
+from app.services.outbox import status_in
 
 if TYPE_CHECKING:
     from app.services.dispatch import Dispatcher
@@ -53,6 +61,9 @@ _WRITABLE = {CampaignStatus.APPROVED, CampaignStatus.PAUSED}
 # A step this late lost its job (Redis restarted, a worker died between steps). Longer than a
 # wave takes to send, so a slow but live campaign is not kicked twice (that is harmless too).
 LOST_AFTER = timedelta(minutes=15)
+# Every row was handed over but some are still queued: wait this long (their send jobs may
+# still be on their way) and hand those over again. Longer than a wave takes to send.
+RESCAN_AFTER = 60
 
 
 def materialise(sessions: sessionmaker[Session], campaign_id: int,
@@ -141,7 +152,7 @@ def _write_chunk(db: Session, campaign: Campaign, organization: Organization,
     db.execute(insert(CampaignRecipient), [
         {"campaign_id": campaign.id, "msisdn": recipient.msisdn,
          "contact_id": recipient.contact_id, "language": language,
-         "outbox_message_id": message_id, "state": RecipientState.QUEUED}
+         "outbox_message_id": message_id}
         for recipient, language, message_id in zip(todo, languages, message_ids, strict=True)])
     return len(todo)
 
@@ -175,42 +186,55 @@ def advance(sessions: sessionmaker[Session], dispatcher: Dispatcher, campaign_id
             return wait
         campaign.next_step_at = now
         campaign.started_at = campaign.started_at or now
-        # Picked and marked in one statement: no list of a wave's ids goes back and forth.
-        picked = list(db.scalars(
-            update(CampaignRecipient)
-            .where(CampaignRecipient.id.in_(next_wave(campaign_id, wave)),
-                   CampaignRecipient.state == RecipientState.QUEUED)
-            .values(state=RecipientState.DISPATCHED, dispatched_at=now)
-            .returning(CampaignRecipient.outbox_message_id)
-            .execution_options(synchronize_session=False)))
-        if not picked:
+        picked = list(db.scalars(next_wave(campaign_id, campaign.handed_over_to, wave)))
+        if picked:
+            campaign.handed_over_to = picked[-1]
+        elif db.scalar(_left_behind(campaign_id)) is not None:
+            campaign.handed_over_to = 0  # go through them again, after a while
+            campaign.next_step_at = now + timedelta(seconds=RESCAN_AFTER)
+            return RESCAN_AFTER
+        else:
             campaign.status = CampaignStatus.COMPLETED
             campaign.finished_at = now
             campaign.next_step_at = None
             audit.record(db, None, "campaign.complete", "campaign", campaign_id, {},
                          organization_id=campaign.organization_id)
             return None
-    dispatcher.send_sms(sorted(i for i in picked if i is not None), SendLane.CAMPAIGN)
+    dispatcher.send_sms(picked, SendLane.CAMPAIGN)
     return 0
 
 
-def next_wave(campaign_id: int, size: int) -> Select[tuple[int]]:
-    """The ids of a campaign's next `size` queued recipients, in the order they were written.
-    The partial index ix_campaign_recipients_queued serves it: the read is the wave's own
-    entries, however many waves already went (tests/test_campaigns.py checks the plan)."""
-    return (select(CampaignRecipient.id)
-            .where(CampaignRecipient.campaign_id == campaign_id,
-                   CampaignRecipient.state == RecipientState.QUEUED)
-            .order_by(CampaignRecipient.id).limit(size))
+def _unsent(campaign_id: int) -> tuple:
+    """A campaign's rows still queued with no retry of their own pending (a retry has its own
+    delayed job, and the relay's fallback)."""
+    return (OutboxMessage.campaign_id == campaign_id, OutboxMessage.next_attempt_at.is_(None))
+
+
+def next_wave(campaign_id: int, after: int, size: int) -> Select[tuple[int]]:
+    """The ids of a campaign's next `size` unsent rows after id `after`, in id order. The
+    outbox's (campaign_id, id) index serves it from `after` on, so the read is the wave's own
+    rows however many waves already went (tests/test_campaigns.py checks the plan); the status
+    is checked on the rows found (`outbox.status_in`), never through the status index."""
+    return (select(OutboxMessage.id)
+            .where(*_unsent(campaign_id), OutboxMessage.id > after,
+                   status_in(OutboxStatus.QUEUED))
+            .order_by(OutboxMessage.id).limit(size))
+
+
+def _left_behind(campaign_id: int) -> Select[tuple[int]]:
+    return (select(OutboxMessage.id)
+            .where(*_unsent(campaign_id), OutboxMessage.status == OutboxStatus.QUEUED,
+                   OutboxMessage.lane == SendLane.CAMPAIGN)
+            .limit(1))
 
 
 def lost_work(sessions: sessionmaker[Session], now: datetime,
               lost_after: timedelta = LOST_AFTER) -> tuple[list[int], list[int]]:
     """Campaigns whose background step is long overdue: (to materialise, to advance).
 
-    For those to advance, recipients handed over long ago whose outbox row nobody ever claimed
-    (the send job went with Redis) are made QUEUED again, so the next wave hands them over;
-    claiming is conditional, so a send job that survived after all sends nothing twice.
+    Those to advance go through their rows from the start again: rows handed over whose send
+    job went with Redis are still queued, and the next wave hands them over; claiming is
+    conditional, so a send job that survived after all sends nothing twice.
     """
     late = now - lost_after
     with sessions.begin() as db:
@@ -222,16 +246,8 @@ def lost_work(sessions: sessionmaker[Session], now: datetime,
                           if c.status == CampaignStatus.APPROVED and not c.materialised]
         to_advance = [c.id for c in stale if c.status != CampaignStatus.APPROVED]
         if to_advance:
-            unclaimed = select(OutboxMessage.id).where(
-                OutboxMessage.campaign_id.in_(to_advance),
-                OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.attempts == 0)
-            db.execute(update(CampaignRecipient)
-                       .where(CampaignRecipient.campaign_id.in_(to_advance),
-                              CampaignRecipient.state == RecipientState.DISPATCHED,
-                              CampaignRecipient.dispatched_at < late,
-                              CampaignRecipient.outbox_message_id.in_(unclaimed))
-                       .values(state=RecipientState.QUEUED, dispatched_at=None)
-                       .execution_options(synchronize_session=False))
+            db.execute(update(Campaign).where(Campaign.id.in_(to_advance))
+                       .values(handed_over_to=0).execution_options(synchronize_session=False))
         db.execute(update(Campaign).where(Campaign.id.in_(to_materialise + to_advance))
                    .values(next_step_at=now).execution_options(synchronize_session=False))
     return to_materialise, to_advance

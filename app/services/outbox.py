@@ -29,9 +29,8 @@ from app.db.upserts import dialect_of
 from app.services import delivery_reports, suppressions
 
 # The send path's statements go to the table, not through the ORM: a wave is thousands of
-# rows, and plain rows (Claimed) cost a fraction of loaded, tracked objects.
+# rows, and plain rows (Queued) cost a fraction of loaded, tracked objects.
 _OUTBOX = OutboxMessage.__table__
-_IN_FLIGHT = (OutboxStatus.SENDING, OutboxStatus.CALLING)
 # Built once: cheaper to run.
 _QUEUE = insert(_OUTBOX).returning(_OUTBOX.c.id)
 _SENDER = select(Organization.__table__.c.sms_sender).where(
@@ -64,12 +63,12 @@ def _id_in(db: Session, ids: list[int]) -> ColumnElement[bool]:
     return one_of(db, _OUTBOX.c.id, ids, "ids")
 
 
-def _status_in(*statuses: OutboxStatus) -> ColumnElement[bool]:
+def status_in(*statuses: OutboxStatus) -> ColumnElement[bool]:
     """The row is still in one of `statuses`: a guard on rows already picked by id.
 
     Written so that no index can serve it (`status || ''`): the planner must reach the rows by
     primary key. With the status plain, a stale estimate (statistics taken before a wave was
-    claimed say no row is `sending`) sends it through the status index instead, reading every
+    claimed say no row is `calling`) sends it through the status index instead, reading every
     row of the wave for each batch of a hundred.
     """
     unindexed = _OUTBOX.c.status + ""
@@ -77,8 +76,8 @@ def _status_in(*statuses: OutboxStatus) -> ColumnElement[bool]:
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
-    """What the sender needs of a claimed row; `attempts` counts this attempt."""
+class Queued:
+    """What the sender needs of a row it may send; `attempts` counts this attempt."""
 
     id: int
     organization_id: int
@@ -91,59 +90,45 @@ class Claimed:
     attempts: int
 
 
-def claim(db: Session, ids: Iterable[int]) -> list[Claimed]:
-    """Move QUEUED rows to SENDING, counting the attempt; rows in any other state are left alone.
-
-    One conditional UPDATE, so two workers given the same ids cannot both claim a row. The
-    caller commits before talking to AT: after a crash the row says SENDING, never QUEUED,
-    and is not sent again blindly.
-    """
+def queued(db: Session, ids: Iterable[int]) -> list[Queued]:
+    """The rows among `ids` still QUEUED, by id, with `attempts` counting the coming attempt:
+    read, not claimed. A row is claimed (`claim`) only as its batch is called."""
     wanted = sorted(set(ids))
     if not wanted:
         return []
     c = _OUTBOX.c
-    claimed = db.execute(
-        update(_OUTBOX)
-        .where(_id_in(db, wanted), _status_in(OutboxStatus.QUEUED))
-        .values(status=OutboxStatus.SENDING, attempts=c.attempts + 1,
-                claimed_at=utcnow(), next_attempt_at=None)
-        .returning(c.id, c.organization_id, c.msisdn, c.body, c.sender, c.lane,
-                   c.campaign_id, c.created_at, c.attempts))  # the rows: one round trip
-    return sorted((Claimed(*row) for row in claimed), key=lambda row: row.id)
+    found = db.execute(select(c.id, c.organization_id, c.msisdn, c.body, c.sender, c.lane,
+                              c.campaign_id, c.created_at, c.attempts + 1)
+                       .where(_id_in(db, wanted), status_in(OutboxStatus.QUEUED))
+                       .order_by(c.id))
+    return [Queued(*row) for row in found]
 
 
-def start_calling(db: Session, ids: Iterable[int]) -> set[int]:
-    """SENDING -> CALLING, committed by the caller before the AT request: from here on a crash
-    leaves the row for a person (UNCERTAIN), never for a blind resend. Rows the relay put back
-    meanwhile are not in the returned set, and must not be sent by this worker."""
+def claim(db: Session, ids: Iterable[int]) -> dict[int, int]:
+    """QUEUED -> CALLING, counting the attempt; returns {id: attempts} of the rows claimed.
+
+    The caller commits this just before the AT request, and calls only the rows returned: one
+    conditional UPDATE, so two workers given the same ids cannot both claim a row, and from
+    here on a crash leaves the row for a person (UNCERTAIN), never for a blind resend. Until
+    then the row is QUEUED, and whoever hands it on again (the relay, a campaign's next pass)
+    cannot make it go twice.
+    """
     wanted = sorted(set(ids))
     if not wanted:
-        return set()
+        return {}
     c = _OUTBOX.c
     stamp = utcnow()
-    marked = db.execute(update(_OUTBOX)
-                        .where(_id_in(db, wanted), _status_in(OutboxStatus.SENDING))
-                        .values(status=OutboxStatus.CALLING, calling_at=stamp)).rowcount
-    if marked == len(wanted):
-        return set(wanted)
-    # The relay took some back meanwhile (rare): the rows marked by this statement are ours.
-    return set(db.scalars(select(c.id).where(_id_in(db, wanted),
-                                             _status_in(OutboxStatus.CALLING),
-                                             c.calling_at == stamp)))
+    claimed = db.execute(
+        update(_OUTBOX)
+        .where(_id_in(db, wanted), status_in(OutboxStatus.QUEUED))
+        .values(status=OutboxStatus.CALLING, attempts=c.attempts + 1, claimed_at=stamp,
+                calling_at=stamp, next_attempt_at=None)
+        .returning(c.id, c.attempts))
+    return dict(claimed.all())
 
 
-def release(db: Session, ids: Iterable[int], reason: str) -> None:
-    """Claimed rows put back in the queue unsent (a paused campaign): the attempt is undone."""
-    wanted = sorted(set(ids))
-    if wanted:
-        db.execute(update(OutboxMessage)
-                   .where(_id_in(db, wanted), _status_in(OutboxStatus.SENDING))
-                   .values(status=OutboxStatus.QUEUED, attempts=OutboxMessage.attempts - 1,
-                           error=reason[:500]))
-
-
-def hold_suppressed(db: Session, rows: Sequence[Claimed]) -> set[int]:
-    """Mark claimed rows to opted-out numbers SUPPRESSED; return their ids.
+def hold_suppressed(db: Session, rows: Sequence[Queued]) -> set[int]:
+    """Mark queued rows to opted-out numbers SUPPRESSED; return their ids.
 
     Notices and campaigns never go to a suppressed number. A reply answers a message the
     resident just sent, so it goes unless it was queued before the suppression (the STOP
@@ -159,9 +144,10 @@ def hold_suppressed(db: Session, rows: Sequence[Claimed]) -> set[int]:
             continue
         held.add(row.id)
     if held:
-        db.execute(update(OutboxMessage)
-                   .where(_id_in(db, sorted(held)), _status_in(OutboxStatus.SENDING))
-                   .values(status=OutboxStatus.SUPPRESSED, error="opted out"))
+        return set(db.scalars(update(_OUTBOX)
+                              .where(_id_in(db, sorted(held)), status_in(OutboxStatus.QUEUED))
+                              .values(status=OutboxStatus.SUPPRESSED, error="opted out")
+                              .returning(_OUTBOX.c.id)))
     return held
 
 
@@ -174,7 +160,7 @@ ACCOUNT_HOLD_CODES = frozenset({401, 402})  # RiskHold, InvalidSenderId
 class Retrying:
     """A row put back in the queue for a later attempt, and AT's status code for it."""
 
-    row: Claimed
+    row: Queued
     status_code: int | None
 
 
@@ -188,9 +174,9 @@ class Recorded:
 
 
 # One statement per shape, run once for all of a batch's rows (executemany); a row no longer
-# SENDING or CALLING (the relay gave up on it) is left as it is.
+# CALLING (the relay gave up on it) is left as it is.
 _WHERE = (_OUTBOX.c.id == bindparam("row_id"),  # no IN: executemany takes no expanding list
-          _status_in(*_IN_FLIGHT))
+          status_in(OutboxStatus.CALLING))
 _JUDGED = dict(status=bindparam("new_status"), backend=bindparam("new_backend"),
                status_code=bindparam("new_code"), error=bindparam("new_error"))
 _RECORD = update(_OUTBOX).where(*_WHERE).values(
@@ -200,9 +186,9 @@ _RECORD_ACCEPTED = update(_OUTBOX).where(*_WHERE).values(
     sent_at=bindparam("new_sent_at"))
 
 
-def record(db: Session, rows: Sequence[Claimed], outcomes: Mapping[int, RecipientOutcome],
+def record(db: Session, rows: Sequence[Queued], outcomes: Mapping[int, RecipientOutcome],
            backend: str, give_up_after: int) -> Recorded:
-    """Store each called row's outcome (rows in SENDING or CALLING): at most two statements."""
+    """Store each called row's outcome (rows still CALLING): at most two statements."""
     now = utcnow()
     accepted, judged = [], []
     retry, paused, gave_up, reason = [], [], 0, None
@@ -254,7 +240,7 @@ _RECORD_AS_JSON = text(
     "status_code = v.code, error = v.error, attempts = o.attempts - v.undo, "
     "at_message_id = coalesce(v.at_id, o.at_message_id), cost = coalesce(v.cost, o.cost), "
     "sent_at = CASE WHEN v.status = :sent THEN :now ELSE o.sent_at END "
-    "FROM v WHERE o.id = v.id AND o.status || '' IN (:sending, :calling) "  # see _status_in
+    "FROM v WHERE o.id = v.id AND o.status || '' = :calling "  # see status_in
     "RETURNING o.id, o.at_message_id) "
     "SELECT r.at_message_id, r.id FROM recorded AS r WHERE r.at_message_id IS NOT NULL AND "
     "EXISTS (SELECT 1 FROM delivery_reports AS d WHERE d.at_id = r.at_message_id "
@@ -272,8 +258,7 @@ def _record_as_json(db: Session, accepted: list[dict], judged: list[dict], backe
         return {}
     waiting = db.execute(_RECORD_AS_JSON, {
         "rows": json.dumps(rows), "backend": backend, "now": now,
-        "sent": OutboxStatus.SENT.value, "sending": OutboxStatus.SENDING.value,
-        "calling": OutboxStatus.CALLING.value})
+        "sent": OutboxStatus.SENT.value, "calling": OutboxStatus.CALLING.value})
     return {at_id: row_id for at_id, row_id in waiting}
 
 
@@ -294,7 +279,7 @@ _STATUS = {
 }
 
 
-def _verdict(row: Claimed, outcome: RecipientOutcome) -> Verdict:
+def _verdict(row: Queued, outcome: RecipientOutcome) -> Verdict:
     if row.lane == SendLane.CAMPAIGN:
         return Verdict.PAUSE if outcome.status_code in ACCOUNT_HOLD_CODES else outcome.verdict
     # A reply or notice keeps its backoff on an empty balance; campaigns wait.

@@ -1,15 +1,14 @@
 """The relay: rows a dead worker or a lost queue left behind, found in the database and
 handed on. It runs periodically (workers.cron) and when a worker starts.
 
-- SENDING (claimed, AT not called): safe to send, so back to QUEUED and to the dispatcher;
-  should the claiming worker still be alive, its SENDING -> CALLING step finds the row gone.
 - CALLING (the AT request may have left) for longer than any job may run: UNCERTAIN, never
   resent automatically, since AT has no idempotency key. A delivery report for that number
   reconciles it (app.services.delivery_reports); otherwise a person decides.
-- QUEUED replies and notices nobody picked up (a job lost with Redis, an enqueue that failed
-  after commit), and any lane's retries long past due: handed to the dispatcher again. A
-  duplicate job is harmless: claiming is conditional. Campaign rows with no retry pending are
-  the campaign runner's to queue (sending hours, pauses), not the relay's.
+- QUEUED replies and notices nobody sent (a job lost with Redis, an enqueue that failed after
+  commit, a worker killed before it reached them), and any lane's retries long past due:
+  handed to the dispatcher again. A duplicate job is harmless: claiming is conditional.
+  Campaign rows with no retry pending are the campaign runner's to queue (sending hours,
+  pauses), not the relay's.
 """
 
 from __future__ import annotations
@@ -28,17 +27,16 @@ from app.services.dispatch import JOB_TIMEOUT, Dispatcher
 
 log = logging.getLogger(__name__)
 
-# A job is killed after JOB_TIMEOUT: a row claimed or called longer ago than this has no
-# worker left to finish it.
+# A job is killed after JOB_TIMEOUT: a row called longer ago than this has no worker left to
+# finish it.
 STALE = timedelta(seconds=JOB_TIMEOUT + 60)
 LOST = timedelta(minutes=5)  # a queued row (or a due retry) untouched this long lost its job
 
 
 @dataclass(frozen=True)
 class Relayed:
-    requeued: int = 0  # SENDING rows put back in the queue
     uncertain: int = 0  # CALLING rows given up on
-    handed_on: int = 0  # rows given to the dispatcher (requeued ones included)
+    handed_on: int = 0  # queued rows given to the dispatcher again
 
 
 def relay(sessions: sessionmaker[Session], dispatcher: Dispatcher,
@@ -46,7 +44,6 @@ def relay(sessions: sessionmaker[Session], dispatcher: Dispatcher,
     """One pass; `now` (tests, or a late run) decides what counts as stale."""
     now = now or utcnow()
     with sessions.begin() as db:
-        requeued = _requeue_claimed(db, now)
         uncertain = db.execute(
             update(OutboxMessage)
             .where(OutboxMessage.status == OutboxStatus.CALLING,
@@ -56,26 +53,15 @@ def relay(sessions: sessionmaker[Session], dispatcher: Dispatcher,
         ).rowcount
         waiting = _lost_queued(db, now)
     by_lane: dict[SendLane, list[int]] = defaultdict(list)
-    for row_id, lane in {*requeued, *waiting}:
+    for row_id, lane in waiting:
         by_lane[SendLane(lane)].append(row_id)
     for lane, ids in by_lane.items():
         dispatcher.send_sms(sorted(ids), lane)
-    result = Relayed(len(requeued), uncertain, sum(len(ids) for ids in by_lane.values()))
+    result = Relayed(uncertain, len(waiting))
     if result != Relayed():
-        log.warning("outbox relay: %d claimed rows queued again, %d calls left uncertain, "
-                    "%d rows handed to the dispatcher", result.requeued, result.uncertain,
-                    result.handed_on)
+        log.warning("outbox relay: %d calls left uncertain, %d rows handed to the dispatcher",
+                    result.uncertain, result.handed_on)
     return result
-
-
-def _requeue_claimed(db: Session, now: datetime) -> list[tuple[int, str]]:
-    # next_attempt_at = now: should this hand-over be lost too, the next pass finds the row.
-    return [(row_id, lane) for row_id, lane in db.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.status == OutboxStatus.SENDING,
-               or_(OutboxMessage.claimed_at.is_(None), OutboxMessage.claimed_at < now - STALE))
-        .values(status=OutboxStatus.QUEUED, next_attempt_at=now)
-        .returning(OutboxMessage.id, OutboxMessage.lane))]
 
 
 def _lost_queued(db: Session, now: datetime) -> list[tuple[int, str]]:

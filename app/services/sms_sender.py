@@ -1,4 +1,4 @@
-"""Sending queued SMS: claim (committed), one backend call per body, record every recipient."""
+"""Sending queued SMS: per batch, claim (committed), one backend call, record every recipient."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -58,13 +58,13 @@ class SendReport:
 
 @dataclass
 class SmsSender:
-    """Claim (committed), mark the batch CALLING (committed), call AT, record (committed with
-    the next batch's CALLING, see _send_batch).
+    """Per batch: claim it (QUEUED -> CALLING, committed), call AT, record (committed with the
+    next batch's claim, see _send_batch).
 
     Each step is committed before the next one starts, so a worker killed at any point leaves
-    rows saying how far they got: SENDING rows never reached AT and the relay queues them
-    again; CALLING rows may have, and become UNCERTAIN instead of being sent twice
-    (app.services.outbox_relay).
+    rows saying how far they got: QUEUED rows never reached AT and are handed on again (the
+    relay, a campaign's next pass); CALLING rows may have, and become UNCERTAIN instead of
+    being sent twice (app.services.outbox_relay).
     """
 
     sessions: sessionmaker[Session]
@@ -78,17 +78,16 @@ class SmsSender:
     clock: Callable[[], datetime] = utcnow  # when retries fall due (tests fix it)
 
     def send(self, outbox_ids: Iterable[int]) -> SendReport:
-        """Send what is still QUEUED among `outbox_ids`; rows already claimed are skipped."""
+        """Send what is still QUEUED among `outbox_ids`; rows claimed by another are skipped."""
         # One session on one connection for the whole job (no checkout and ping per
         # transaction), one transaction per step.
         with self._session() as db:
             with db.begin():
-                rows = outbox.claim(db, outbox_ids)  # committed before AT hears of them
+                rows = outbox.queued(db, outbox_ids)
                 held = outbox.hold_suppressed(db, rows)
-                # Queued before its campaign was paused (by a person or a hold): not sent now.
+                # Queued before its campaign was paused (by a person or a hold): left queued.
                 waiting = {r.id for r in holds.paused_campaign_rows(db, rows)
                            if r.id not in held}
-                self._put_back(db, waiting, "campaign paused")
             rows = [r for r in rows if r.id not in held and r.id not in waiting]
             tally = _Tally(suppressed=len(held))
             answered: _Answered | None = None
@@ -117,14 +116,14 @@ class SmsSender:
         with engine.connect() as connection, self.sessions(bind=connection) as db:
             yield db
 
-    def _send_batch(self, db: Session, batch: list[outbox.Claimed], answered: _Answered | None,
+    def _send_batch(self, db: Session, batch: list[outbox.Queued], answered: _Answered | None,
                     tally: _Tally) -> _Answered | None:
-        """Record the previous batch's answers and mark this batch CALLING in one commit,
-        then call AT; returns this batch's answers, recorded with the next batch or at the end.
+        """Record the previous batch's answers and claim this batch in one commit, then call
+        AT; returns this batch's answers, recorded with the next batch or at the end.
 
         The previous batch is recorded first, so a hold it met stops this batch, and this
-        batch is marked only once AT has answered the previous one: a request that hangs
-        leaves its own rows CALLING and the next ones SENDING, as with a commit per step.
+        batch is claimed only once AT has answered the previous one: a request that hangs
+        leaves its own rows CALLING and the next ones QUEUED, as with a commit per step.
         """
         first = batch[0]
         if answered is not None and self._limited():
@@ -136,11 +135,13 @@ class SmsSender:
         with db.begin():
             if answered is not None:
                 self._record(db, answered, tally)
-            if self._held(batch, tally):
-                self._release(db, batch, tally)  # the account is held: the rest would fail
+            if self._held(batch, tally):  # the account is held: the rest would fail
+                tally.paused.extend(r.id for r in batch)  # left queued, for after a resume
                 return None
-            calling = outbox.start_calling(db, [r.id for r in batch])
-        batch = [r for r in batch if r.id in calling]  # the relay may have taken some back
+            claimed = outbox.claim(db, [r.id for r in batch])
+        # Another worker may have claimed some since they were read.
+        batch = [r if r.attempts == claimed[r.id] else replace(r, attempts=claimed[r.id])
+                 for r in batch if r.id in claimed]
         if not batch:
             return None
         answers = self.backend.send(first.sender, first.body, [r.msisdn for r in batch])
@@ -148,7 +149,7 @@ class SmsSender:
             Verdict.FAILED, error="backend gave no outcome") for row in batch})
 
     @staticmethod
-    def _held(batch: list[outbox.Claimed], tally: _Tally) -> bool:
+    def _held(batch: list[outbox.Queued], tally: _Tally) -> bool:
         return bool(tally.paused) and batch[0].lane == SendLane.CAMPAIGN
 
     def _limited(self) -> bool:
@@ -171,17 +172,6 @@ class SmsSender:
                        self.clock())
         tally.add(outcomes, recorded, retries)
 
-    def _release(self, db: Session, batch: list[outbox.Claimed], tally: _Tally) -> None:
-        ids = [r.id for r in batch]
-        self._put_back(db, ids, f"paused: {tally.reason}")
-        tally.paused.extend(ids)
-
-    def _put_back(self, db: Session, ids: Iterable[int], reason: str) -> None:
-        ids = sorted(ids)
-        if ids:
-            outbox.release(db, ids, reason)
-            holds.requeue_recipients(db, ids)
-
     def _windows(self, db: Session, rows: Sequence[outbox.Retrying]) -> dict[int, _Window]:
         """Time zone and sending window of each organization with a DND refusal among `rows`."""
         org_ids = sorted({r.row.organization_id for r in rows if _dnd(r)})
@@ -197,7 +187,7 @@ class SmsSender:
 class _Answered:
     """A batch AT has answered, not yet recorded."""
 
-    batch: list[outbox.Claimed]
+    batch: list[outbox.Queued]
     outcomes: dict[int, RecipientOutcome]
 
 
@@ -228,16 +218,16 @@ class _Tally:
                           self.uncertain, tuple(self.paused))
 
 
-def batches(rows: Sequence[outbox.Claimed], size: int) -> Iterator[list[outbox.Claimed]]:
+def batches(rows: Sequence[outbox.Queued], size: int) -> Iterator[list[outbox.Queued]]:
     """Rows sharing sender and body, at most `size` per batch and each number once per batch:
     AT answers per number, so a number twice in one request could not be told apart."""
-    groups: dict[tuple[str | None, str], list[outbox.Claimed]] = defaultdict(list)
+    groups: dict[tuple[str | None, str], list[outbox.Queued]] = defaultdict(list)
     for row in rows:
         groups[(row.sender, row.body)].append(row)
     for pending in groups.values():
         while pending:  # one pass per repeat of a number, rare; each pass is linear
-            later: list[outbox.Claimed] = []
-            chunk: list[outbox.Claimed] = []
+            later: list[outbox.Queued] = []
+            chunk: list[outbox.Queued] = []
             seen: set[str] = set()
             for row in pending:
                 if row.msisdn in seen:

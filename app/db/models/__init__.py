@@ -18,7 +18,6 @@ from app.db.models.campaigns import (
     Campaign,
     CampaignRecipient,
     CampaignStatus,
-    RecipientState,
     StopHint,
 )
 from app.db.models.contacts import Contact
@@ -94,7 +93,6 @@ __all__ = [
     "ProjectStatus",
     "ReportStatus",
     "ResidentFeedback",
-    "RecipientState",
     "Role",
     "SendLane",
     "StopHint",

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy import text as sql
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, UtcDateTime, utcnow
@@ -19,12 +18,6 @@ class CampaignStatus(StrEnum):
     SENDING = "sending"
     PAUSED = "paused"
     COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-class RecipientState(StrEnum):
-    QUEUED = "queued"  # outbox row written, not yet handed to the sender
-    DISPATCHED = "dispatched"  # handed to the sender's campaign lane
     CANCELLED = "cancelled"
 
 
@@ -52,19 +45,18 @@ class Campaign(Base):
     # The number of the campaign's current chain of advance jobs (app.campaigns.runner): a
     # job of an older chain ends instead of handing a wave over.
     chain: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The campaign's outbox rows up to this id were handed to the sender; the next wave starts
+    # after it. 0 goes through them all again (a resume, a lost job): only rows still queued
+    # are handed over, and a row is claimed once however often it is handed over.
+    handed_over_to: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class CampaignRecipient(Base):
-    """One number of a campaign; unique per campaign, so a restarted materialise adds none twice."""
+    """One number of a campaign, written once: unique per campaign, so a restarted materialise
+    adds none twice. How its message fares is its outbox row's to say."""
 
     __tablename__ = "campaign_recipients"
-    __table_args__ = (
-        UniqueConstraint("campaign_id", "msisdn"),
-        # The next wave: a campaign's queued recipients in id order (migration 0010), read
-        # from the index alone however many waves already went.
-        Index("ix_campaign_recipients_queued", "campaign_id", "id",
-              postgresql_where=sql("state = 'queued'"), sqlite_where=sql("state = 'queued'")),
-    )
+    __table_args__ = (UniqueConstraint("campaign_id", "msisdn"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
@@ -73,8 +65,6 @@ class CampaignRecipient(Base):
     language: Mapped[str] = mapped_column(String(8))
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"),
                                                           index=True)
-    state: Mapped[RecipientState] = mapped_column(String(10), default=RecipientState.QUEUED)
-    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class StopHint(Base):

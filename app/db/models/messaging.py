@@ -67,8 +67,7 @@ class SendLane(StrEnum):
 
 class OutboxStatus(StrEnum):
     QUEUED = "queued"
-    SENDING = "sending"  # claimed by a worker; AT has not been called yet
-    CALLING = "calling"  # the AT request may have left: never resent blindly
+    CALLING = "calling"  # claimed as its AT request leaves: never resent blindly
     SENT = "sent"  # accepted by AT (or stored by the console backend)
     FAILED = "failed"
     SUPPRESSED = "suppressed"  # the number opted out: not sent, never will be
@@ -100,22 +99,22 @@ class OutboxMessage(Base):
     """An outbound SMS, written in the same transaction as whatever caused it."""
 
     __tablename__ = "outbox_messages"
-    # Partial indexes (migration 0009): sending a row updates it three times, each update
-    # writing an entry into every index that covers the row, so each covers only what its
-    # reader looks for.
+    # Partial indexes (migration 0009): sending a row updates it twice (claimed, judged), each
+    # update writing an entry into every index that covers the row, so each covers only what
+    # its reader looks for.
     __table_args__ = tuple(
         Index(name, *columns, postgresql_where=sql(where), sqlite_where=sql(where))
         for name, columns, where in (
             ("ix_outbox_messages_active", ("status", "lane"),
-             "status IN ('queued', 'sending', 'calling')"),  # the relay
+             "status IN ('queued', 'calling')"),  # the relay
             ("ix_outbox_messages_at_message_id", ("at_message_id",),
              "at_message_id IS NOT NULL"),  # delivery reports
             ("ix_outbox_messages_uncertain_msisdn", ("msisdn",),
              "status = 'uncertain'"),  # a report reconciling an uncertain send
             ("ix_outbox_messages_unreported", ("sent_at",),
              "status = 'sent' AND delivered_at IS NULL"),  # the 72-hour sweep
-            ("ix_outbox_messages_campaign_id", ("campaign_id",),
-             "campaign_id IS NOT NULL"),  # progress, cancel
+            ("ix_outbox_messages_campaign_id", ("campaign_id", "id"),
+             "campaign_id IS NOT NULL"),  # progress, cancel, the next wave in id order
         ))
 
     id: Mapped[int] = mapped_column(primary_key=True)
