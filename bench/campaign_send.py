@@ -3,7 +3,7 @@
 PostgreSQL, Redis and tests/fake_at.py (the same local AT for both sides), all started here.
 Prints three figures, each against something measured in this run (no absolute limits):
 
-(a) throughput: recipients per second of `python -m workers --burst` (claim, CALLING, the AT
+(a) throughput: recipients per second of `python -m workers --burst` (read, claim each batch, the AT
     call through app.channels.at_sms, record, one send job per wave, forking a work horse per job
     as production does), timed from the first claim to the last acceptance in the database,
     against a bare loop posting the same batches (same size, same adapter) to the same server
@@ -18,7 +18,9 @@ Prints three figures, each against something measured in this run (no absolute l
 Under (a), the sender alone: the same sender (app.services.sms_sender) sending N/10 written
 rows in this process in one call, as a send job does, with no rq, waves or work horses around
 it (sharing this process with the local AT, as the bare loop does), against the same bare
-loop: what the per-message writes cost before the queue adds its own. Then CPU per batch of
+loop: what the per-message writes cost before the queue adds its own. Beside it the floor
+(bench/send_floor.py): only the two writes per batch that any sender keeping the outbox as its
+record must commit, on a plain connection, for as many rows. Then CPU per batch of
 each process while the worker sends (the worker's own start and stop, measured on empty
 queues, taken off), against the bare loop's: the processes share the machine's cores, so
 their sum bounds the throughput however well they overlap.
@@ -44,7 +46,7 @@ from sqlalchemy import func, insert, select
 from app.campaigns import lifecycle
 from app.campaigns.audience import Audience
 from app.campaigns.materialise import materialise
-from app.campaigns.runner import campaign_jobs, run_materialise, start_work
+from app.campaigns.runner import campaign_jobs, run_materialise, start_work, wave_size
 from app.channels.at_sms import AtSmsBackend
 from app.db import migrate
 from app.db.base import utcnow
@@ -55,12 +57,14 @@ from app.services import accounts
 from app.services.dispatch import CAMPAIGNS
 from app.services.organizations import create_organization
 from app.settings import Settings, load_settings
+from bench.send_floor import send_floor
 from bench.timing import cpu_seconds
 from tests.fake_at import FakeAt
 from tests.servers import postgres_server, redis_server
 
 N = int(os.environ.get("BENCH_CAMPAIGN_N", "100000"))
 BATCH = 100
+WAVE = wave_size(BATCH, 0)  # recipients per send job
 MESSAGE = {"en": "Budget forum at Wote on Monday 10am. {org}"}  # one body: full batches
 
 
@@ -102,6 +106,7 @@ def main() -> None:
             small = run_campaign(runtime, at, max(1, N // 10), "small", postgres)
             bare_before, bare_cpu_before = bare_loop(at, N)
             alone = max(1, N // 10), sender_alone(runtime, max(1, N // 10))
+            floor = max(1, N // 10), floor_alone(runtime, at, max(1, N // 10))
             big = run_campaign(runtime, at, N, "big", postgres)
             bare_after, bare_cpu_after = bare_loop(at, N)
         finally:
@@ -114,9 +119,15 @@ def main() -> None:
           f"{big.in_waves_seconds:.1f} s inside them, the rest between them")
     # The same sender with the queue taken away: what the per-message writes cost on their own.
     alone_rate = alone[0] / alone[1]
-    print(f"    the sender alone, in one process (claim, CALLING, the AT call, record; no rq, "
+    print(f"    the sender alone, in one process (read, claim, the AT call, record; no rq, "
           f"no waves, no work horse): {alone_rate:,.0f}/s for {alone[0]:,}: "
           f"ratio {alone_rate / bare:.2f} to the bare loop")
+    # What any sender that keeps the outbox as its record must write: PostgreSQL's share.
+    floor_rate = floor[0] / floor[1]
+    print(f"    the floor, in one process (bench/send_floor.py: per batch, the claim and AT's "
+          f"answers, two committed statements on a plain connection, nothing else): "
+          f"{floor_rate:,.0f}/s for {floor[0]:,}: ratio {floor_rate / bare:.2f} to the bare "
+          f"loop; the sender alone is {alone_rate / floor_rate:.2f} of it")
     # Where the time goes: on a machine with few cores the pipeline's processes share them,
     # so CPU per batch, summed, bounds the throughput whatever the overlap.
     worker, postgres_ms, at_ms = (1e3 * cpu / batches for cpu in (
@@ -160,9 +171,12 @@ def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str, postgres: 
             func.min(OutboxMessage.claimed_at), func.max(OutboxMessage.sent_at),
             func.count().filter(OutboxMessage.status == OutboxStatus.SENT)).where(rows)).one()
         done = db.get(Campaign, campaign_id).status
-        waves = db.execute(select(OutboxMessage.claimed_at, func.max(OutboxMessage.sent_at))
-                           .where(rows).group_by(OutboxMessage.claimed_at)
-                           .order_by(OutboxMessage.claimed_at)).all()
+        # A wave is WAVE consecutive rows (no rate limit): its first claim to its last sent.
+        wave = ((func.row_number().over(order_by=OutboxMessage.id) - 1) // WAVE).label("wave")
+        ranked = select(OutboxMessage.claimed_at, OutboxMessage.sent_at, wave).where(
+            rows).subquery()
+        waves = db.execute(select(func.min(ranked.c.claimed_at), func.max(ranked.c.sent_at))
+                           .group_by(ranked.c.wave).order_by(ranked.c.wave)).all()
     if sent != count or done != "completed":
         raise SystemExit(f"campaign {code}: {sent} of {count} sent, status {done}")
     # A wave's claim to its last acceptance is the send job's own work; the rest is between
@@ -175,19 +189,40 @@ def run_campaign(runtime: Runtime, at: FakeAt, count: int, code: str, postgres: 
 def sender_alone(runtime: Runtime, count: int) -> float:
     """Seconds for the sender (app.services.sms_sender) to send a written `count`-recipient
     campaign in this process, in one call, as a send job does, without rq around it."""
-    campaign_id, approver = draft(runtime, count, "alone")
-    with runtime.sessions.begin() as db:
-        lifecycle.approve(db, db.get(Campaign, campaign_id), accounts.user_by_email(db, approver))
-    materialise(runtime.sessions, campaign_id, runtime.catalogs.gettext_for)  # no job queued
-    with runtime.sessions() as db:
-        ids = list(db.scalars(select(OutboxMessage.id)
-                              .where(OutboxMessage.campaign_id == campaign_id)))
+    ids, _ = written(runtime, count, "alone")
     started = time.perf_counter()
     report = runtime.sms_sender.send(ids)
     seconds = time.perf_counter() - started
     if report.sent != count:
         raise SystemExit(f"the sender alone sent {report.sent} of {count}")
     return seconds
+
+
+def floor_alone(runtime: Runtime, at: FakeAt, count: int) -> float:
+    """Seconds for bench/send_floor.py to send a written `count`-recipient campaign."""
+    ids, body = written(runtime, count, "floor")
+    backend = AtSmsBackend.connect(at.username, at.api_key, at.url)
+    seconds = send_floor(runtime.db, backend, "40014", body, ids, BATCH)
+    with runtime.sessions() as db:
+        sent = db.scalar(select(func.count()).where(OutboxMessage.id.in_(ids),
+                                                    OutboxMessage.status == OutboxStatus.SENT))
+    if sent != count:
+        raise SystemExit(f"the floor sent {sent} of {count}")
+    return seconds
+
+
+def written(runtime: Runtime, count: int, code: str) -> tuple[list[int], str]:
+    """A `count`-recipient campaign approved and materialised in this process (no job queued):
+    its outbox ids, and their body (one for all)."""
+    campaign_id, approver = draft(runtime, count, code)
+    with runtime.sessions.begin() as db:
+        lifecycle.approve(db, db.get(Campaign, campaign_id), accounts.user_by_email(db, approver))
+    materialise(runtime.sessions, campaign_id, runtime.catalogs.gettext_for)
+    with runtime.sessions() as db:
+        rows = db.execute(select(OutboxMessage.id, OutboxMessage.body)
+                          .where(OutboxMessage.campaign_id == campaign_id)
+                          .order_by(OutboxMessage.id)).all()
+    return [row_id for row_id, _ in rows], rows[0].body
 
 
 def draft(runtime: Runtime, count: int, code: str) -> tuple[int, str]:
