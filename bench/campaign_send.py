@@ -106,7 +106,9 @@ def main() -> None:
             small = run_campaign(runtime, at, max(1, N // 10), "small", postgres)
             bare_before, bare_cpu_before = bare_loop(at, N)
             alone = max(1, N // 10), sender_alone(runtime, max(1, N // 10))
-            floor = max(1, N // 10), floor_alone(runtime, at, max(1, N // 10))
+            floor = max(1, N // 10), floor_alone(runtime, at, max(1, N // 10), "floor")
+            overlapped = max(1, N // 10), floor_alone(runtime, at, max(1, N // 10), "over",
+                                                      overlapped=True)
             big = run_campaign(runtime, at, N, "big", postgres)
             bare_after, bare_cpu_after = bare_loop(at, N)
         finally:
@@ -128,6 +130,9 @@ def main() -> None:
           f"answers, two committed statements on a plain connection, nothing else): "
           f"{floor_rate:,.0f}/s for {floor[0]:,}: ratio {floor_rate / bare:.2f} to the bare "
           f"loop; the sender alone is {alone_rate / floor_rate:.2f} of it")
+    over_rate = overlapped[0] / overlapped[1]
+    print(f"    the floor with each record overlapped with the next call (a second connection, "
+          f"in a thread): {over_rate:,.0f}/s: ratio {over_rate / bare:.2f} to the bare loop")
     # Where the time goes: on a machine with few cores the pipeline's processes share them,
     # so CPU per batch, summed, bounds the throughput whatever the overlap.
     worker, postgres_ms, at_ms = (1e3 * cpu / batches for cpu in (
@@ -198,11 +203,12 @@ def sender_alone(runtime: Runtime, count: int) -> float:
     return seconds
 
 
-def floor_alone(runtime: Runtime, at: FakeAt, count: int) -> float:
+def floor_alone(runtime: Runtime, at: FakeAt, count: int, code: str,
+                overlapped: bool = False) -> float:
     """Seconds for bench/send_floor.py to send a written `count`-recipient campaign."""
-    ids, body = written(runtime, count, "floor")
+    ids, body = written(runtime, count, code)
     backend = AtSmsBackend.connect(at.username, at.api_key, at.url)
-    seconds = send_floor(runtime.db, backend, "40014", body, ids, BATCH)
+    seconds = send_floor(runtime.db, backend, "40014", body, ids, BATCH, overlapped)
     with runtime.sessions() as db:
         sent = db.scalar(select(func.count()).where(OutboxMessage.id.in_(ids),
                                                     OutboxMessage.status == OutboxStatus.SENT))

@@ -8,13 +8,19 @@ No ORM, no checks for opt-outs or paused campaigns, no retries: only the writes 
 that keeps the outbox as its record must make, on the same table with its indexes. What
 Baraza's sender spends above this is its own Python and its checks; what this spends above
 the bare loop, PostgreSQL's share, no design on this stack avoids.
+
+`overlapped=True` is the most such a sender can hide with one stream of requests to AT, as the
+bare loop has: each batch's answers are recorded on a second connection, in a thread, while
+the next batch is claimed and called (the claim cannot move: it must be committed before its
+own call).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import Engine
 
@@ -28,21 +34,41 @@ RECORD = ("UPDATE outbox_messages AS o SET status = 'sent', at_message_id = v.at
 
 
 def send_floor(engine: Engine, backend: SmsBackend, sender: str, body: str,
-               ids: Sequence[int], batch: int) -> float:
+               ids: Sequence[int], batch: int, overlapped: bool = False) -> float:
     """Seconds to claim, send and record the queued rows `ids` (one body), `batch` at a time."""
-    connection = engine.raw_connection()
+    calling, recording = engine.raw_connection(), engine.raw_connection()
+    pool = ThreadPoolExecutor(max_workers=1)
+    pending: Future[None] | None = None
     try:
-        cursor = connection.cursor()
+        record = _recorder(recording)
+        cursor = calling.cursor()
         started = time.perf_counter()
         for start in range(0, len(ids), batch):
             cursor.execute(CLAIM, (list(ids[start:start + batch]),))
             claimed = dict(cursor.fetchall())
-            connection.commit()
+            calling.commit()
             answers = backend.send(sender, body, list(claimed.values()))
             rows = [{"id": row_id, "at_id": answers[msisdn].message_id,
                      "cost": answers[msisdn].cost} for row_id, msisdn in claimed.items()]
-            cursor.execute(RECORD, (json.dumps(rows),))
-            connection.commit()
+            if pending is not None:
+                pending.result()  # one batch being recorded at a time
+            if overlapped:
+                pending = pool.submit(record, rows)
+            else:
+                record(rows)
+        if pending is not None:
+            pending.result()
         return time.perf_counter() - started
     finally:
-        connection.close()
+        pool.shutdown()
+        calling.close()
+        recording.close()
+
+
+def _recorder(connection) -> Callable[[list[dict]], None]:
+    cursor = connection.cursor()
+
+    def record(rows: list[dict]) -> None:
+        cursor.execute(RECORD, (json.dumps(rows),))
+        connection.commit()
+    return record
