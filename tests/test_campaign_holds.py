@@ -271,7 +271,7 @@ def test_dev_housekeeping_sends_what_a_stopped_process_left_behind(runtime):
                for n in NUMBERS[:3]]
         # The process stopped before the first one's batch (queued), during the second
         # one's AT call (calling), ...
-        outbox.claim(db, ids[1:2])
+        outbox.claim(db, outbox.queued(db, ids[1:2]))
         db.execute(update(OutboxMessage).where(OutboxMessage.id == ids[2])
                    .values(next_attempt_at=utcnow()))  # ... or its retry timer died with it
     fresh = outbox_housekeeping.housekeeping_pass(runtime)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
 from app.campaigns import lifecycle
 from app.campaigns.audience import (
@@ -32,6 +32,7 @@ from app.campaigns.message_text import Encoding, Price
 from app.campaigns.preview import preview
 from app.campaigns.progress import progress
 from app.campaigns.runner import run_advance, start_chain
+from app.db.base import utcnow
 from app.db.models import (
     AuditEntry,
     Campaign,
@@ -47,7 +48,7 @@ from app.db.models import (
     SmsSuppression,
     User,
 )
-from app.services import accounts, contacts
+from app.services import accounts, contacts, outbox_relay
 from app.services.organizations import organization_by_code
 from app.tickets.workflow import change_status
 from tests.pb_support import add_cycle
@@ -380,6 +381,27 @@ def test_pause_stops_waves_and_resume_carries_on(runtime, world):
     _do(runtime, lifecycle.resume, campaign_id, APPROVER)
     assert advance(runtime.sessions, recorder, campaign_id, NAIROBI_9AM, OPEN_ALWAYS) == 0
     assert len(recorder.handed[0][0]) == 3
+
+
+def test_a_retry_met_by_a_pause_goes_back_to_its_campaign_not_the_relay(runtime, world):
+    """The relay hands on retries whose job was lost, whatever their campaign's state and
+    hours; a campaign row a send job leaves because its campaign is paused loses its retry,
+    so only the campaign hands it over again: after the resume, inside its sending hours."""
+    campaign_id = _approved_and_written(runtime)
+    with runtime.sessions.begin() as db:
+        retrying = db.scalars(select(OutboxMessage.id)
+                              .where(OutboxMessage.campaign_id == campaign_id)).first()
+        db.execute(update(OutboxMessage).where(OutboxMessage.id == retrying)
+                   .values(attempts=1, next_attempt_at=utcnow()))  # its retry job is due
+    _do(runtime, lifecycle.pause, campaign_id, OFFICER)
+    assert runtime.sms_sender.send([retrying]).sent == 0  # the retry job meets the pause
+    recorder = Recorder()
+    assert outbox_relay.relay(runtime.sessions, recorder, utcnow() + timedelta(hours=1)) \
+        .handed_on == 0
+    _do(runtime, lifecycle.resume, campaign_id, APPROVER)
+    assert advance(runtime.sessions, recorder, campaign_id, NAIROBI_9AM, OPEN_ALWAYS) == 0
+    [(handed, _)] = recorder.handed
+    assert retrying in handed
 
 
 def test_a_job_of_an_older_chain_hands_nothing_over(runtime, world):

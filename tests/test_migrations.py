@@ -38,7 +38,8 @@ def _fresh_database(stack: str, tmp_path, request) -> str:
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_rows_an_older_worker_left_sending_go_back_to_the_queue(stack, tmp_path, request):
     """Migration 0012: `sending` rows never reached AT (a claim of the old pipeline), so they
-    are queued again with the claim's attempt undone; other rows keep their status."""
+    are queued again with the claim's attempt undone and due at once (the relay hands them on,
+    as it did), or failed with their cancelled campaign; other rows keep their status."""
     engine = make_engine(_fresh_database(stack, tmp_path, request))
     config = lambda connection: migrate.alembic_config(connection=connection)  # noqa: E731
     with engine.begin() as connection:
@@ -46,16 +47,27 @@ def test_rows_an_older_worker_left_sending_go_back_to_the_queue(stack, tmp_path,
         connection.execute(text(
             "INSERT INTO organizations (id, code, name, country, currency, timezone, languages) "
             "VALUES (1, 'x', 'X', 'KE', 'KES', 'Africa/Nairobi', '[\"en\"]')"))
-        for status, attempts in (("sending", 1), ("calling", 1), ("queued", 2)):
+        connection.execute(text(
+            "INSERT INTO campaigns (id, organization_id, name, status, audience, messages, "
+            "recipient_count, materialised, created_at) VALUES (7, 1, 'Forum', 'cancelled', "
+            "'{}', '{}', 1, true, CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO campaign_recipients (campaign_id, msisdn, language, state) "
+            "VALUES (7, '+254712000001', 'en', 'dispatched')"))
+        for status, attempts, campaign in (("sending", 1, None), ("calling", 1, None),
+                                           ("queued", 2, None), ("sending", 1, 7)):
             connection.execute(text(
                 "INSERT INTO outbox_messages (organization_id, msisdn, body, lane, status, "
-                "attempts, created_at) VALUES (1, '+254712000001', 'Hi', 'campaign', :status, "
-                ":attempts, CURRENT_TIMESTAMP)"), {"status": status, "attempts": attempts})
+                "attempts, campaign_id, created_at) VALUES (1, '+254712000001', 'Hi', "
+                "'campaign', :status, :attempts, :campaign, CURRENT_TIMESTAMP)"),
+                {"status": status, "attempts": attempts, "campaign": campaign})
     with engine.begin() as connection:
         command.upgrade(config(connection), "head")
         rows = connection.execute(text(
-            "SELECT status, attempts FROM outbox_messages ORDER BY id")).all()
-        assert [tuple(row) for row in rows] == [("queued", 0), ("calling", 1), ("queued", 2)]
+            "SELECT status, attempts, next_attempt_at IS NOT NULL FROM outbox_messages "
+            "ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [("queued", 0, True), ("calling", 1, False),
+                                                ("queued", 2, False), ("failed", 1, False)]
         assert "state" not in {c["name"] for c in inspect(connection).get_columns(
             "campaign_recipients")}
     with engine.begin() as connection:

@@ -169,10 +169,23 @@ def test_an_accepted_row_is_never_sent_again(runtime, sender, fake_at):
 def test_a_row_left_calling_by_a_crash_is_not_resent_blindly(runtime, sender, fake_at):
     [message_id] = queue(runtime, PHONE)
     with runtime.sessions.begin() as db:
-        assert outbox.claim(db, [message_id]) == {message_id: 1}  # then the worker died
+        claimed = outbox.claim(db, outbox.queued(db, [message_id]))  # then the worker died
+    assert claimed == {message_id}
     sender.send([message_id])
     assert fake_at.requests == []
     assert [(r.status, r.attempts) for r in rows(runtime)] == [(OutboxStatus.CALLING, 1)]
+
+
+def test_a_row_attempted_since_it_was_read_is_left_to_its_retry(runtime, sender, fake_at):
+    fake_at.answer(PHONE, 500)
+    [message_id] = queue(runtime, PHONE)
+    with runtime.sessions.begin() as db:
+        [read] = outbox.queued(db, [message_id])  # a second job for the same row read it
+    assert sender.send([message_id]).retries  # the first job's attempt: retry in 30 s
+    with runtime.sessions.begin() as db:  # the second job reaches its batch: no early resend
+        assert outbox.claim(db, [read]) == set()
+    assert [(r.status, r.attempts) for r in rows(runtime)] == [(OutboxStatus.QUEUED, 1)]
+    assert len(fake_at.requests) == 1
 
 
 def test_batches_share_a_body_and_never_repeat_a_number(runtime, fake_at, backend):

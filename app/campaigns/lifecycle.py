@@ -94,8 +94,8 @@ def schedule(db: Session, campaign: Campaign, user: User, when: datetime | None)
 
 
 def pause(db: Session, campaign: Campaign, user: User) -> None:
-    """Stop handing waves to the sender; rows a send job reaches after this stay queued (a
-    request already in flight still completes)."""
+    """Stop handing waves to the sender; a send job that starts after this leaves its rows
+    queued (a wave already being sent finishes)."""
     _require(user, campaign.organization_id, OPERATORS, "pause campaigns")
     _expect(campaign, _PAUSABLE, "pause")
     campaign.status = CampaignStatus.PAUSED

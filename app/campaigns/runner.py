@@ -39,7 +39,7 @@ RETRY = (3, [10, 60, 300])  # both jobs are safe to repeat
 WAVE_BATCHES = 50
 WAVE_SECONDS = 10
 # Killing a send job mid-call would leave rows uncertain, so it is generous; the relay's
-# takeover of stale claims stays safe for a long job (a row is CALLING only during its call).
+# verdict on stale calls stays safe for a long job (a row is CALLING only during its call).
 WAVE_TIMEOUT = 900
 
 

@@ -7,6 +7,7 @@ after commit, so a rolled-back change never sends anything and a sent row always
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,27 +105,45 @@ def queued(db: Session, ids: Iterable[int]) -> list[Queued]:
     return [Queued(*row) for row in found]
 
 
-def claim(db: Session, ids: Iterable[int]) -> dict[int, int]:
-    """QUEUED -> CALLING, counting the attempt; returns {id: attempts} of the rows claimed.
+def claim(db: Session, rows: Sequence[Queued]) -> set[int]:
+    """QUEUED -> CALLING, counting the attempt, for the `rows` no one attempted since they
+    were read; returns the ids claimed.
 
-    The caller commits this just before the AT request, and calls only the rows returned: one
-    conditional UPDATE, so two workers given the same ids cannot both claim a row, and from
-    here on a crash leaves the row for a person (UNCERTAIN), never for a blind resend. Until
-    then the row is QUEUED, and whoever hands it on again (the relay, a campaign's next pass)
-    cannot make it go twice.
+    The caller commits this just before the AT request, and calls only the rows returned: a
+    conditional UPDATE, so two workers given the same rows cannot both claim one, and from here
+    on a crash leaves the row for a person (UNCERTAIN), never for a blind resend. Until then
+    the row is QUEUED, and whoever hands it on again (the relay, a campaign's next pass) cannot
+    make it go twice. A row attempted since it was read (another job called it, and AT's answer
+    put it back for a retry) is left to that retry: its backoff, or a DND refusal's wait for
+    the sending window, is not skipped.
     """
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
+    by_attempts: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        by_attempts[row.attempts].append(row.id)
     c = _OUTBOX.c
     stamp = utcnow()
-    claimed = db.execute(
-        update(_OUTBOX)
-        .where(_id_in(db, wanted), status_in(OutboxStatus.QUEUED))
-        .values(status=OutboxStatus.CALLING, attempts=c.attempts + 1, claimed_at=stamp,
-                calling_at=stamp, next_attempt_at=None)
-        .returning(c.id, c.attempts))
-    return dict(claimed.all())
+    claimed: set[int] = set()
+    for attempts, ids in by_attempts.items():  # nearly always one: a batch's rows go together
+        claimed.update(db.scalars(
+            update(_OUTBOX)
+            .where(_id_in(db, sorted(ids)), status_in(OutboxStatus.QUEUED),
+                   c.attempts == attempts - 1)
+            .values(status=OutboxStatus.CALLING, attempts=attempts, claimed_at=stamp,
+                    calling_at=stamp, next_attempt_at=None)
+            .returning(c.id)))
+    return claimed
+
+
+def back_to_campaign(db: Session, ids: Iterable[int]) -> None:
+    """Campaign rows a send job leaves queued (their campaign paused, the account held): any
+    retry of theirs is dropped, so that only their campaign hands them over again, after a
+    resume and inside its sending hours, never the relay's retry fallback."""
+    wanted = sorted(set(ids))
+    if wanted:
+        db.execute(update(_OUTBOX)
+                   .where(_id_in(db, wanted), status_in(OutboxStatus.QUEUED),
+                          _OUTBOX.c.next_attempt_at.is_not(None))
+                   .values(next_attempt_at=None))
 
 
 def hold_suppressed(db: Session, rows: Sequence[Queued]) -> set[int]:

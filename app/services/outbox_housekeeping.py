@@ -3,7 +3,7 @@ and the delivery-report sweep, in this process, once at start and then every min
 
 With Redis, `python -m workers.cron` schedules the same passes and each worker relays at start.
 Without it, the web process (or a CLI command) sends in process, and a process stopped
-mid-send leaves `sending`/`calling` rows, retries waiting on timers that died with it, and
+mid-send leaves `queued`/`calling` rows, retries waiting on timers that died with it, and
 campaign waves nobody will queue: the same passes find them in the database. They are safe
 to run any number of times, next to other processes doing the same.
 """

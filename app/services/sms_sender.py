@@ -6,7 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -88,6 +88,7 @@ class SmsSender:
                 # Queued before its campaign was paused (by a person or a hold): left queued.
                 waiting = {r.id for r in holds.paused_campaign_rows(db, rows)
                            if r.id not in held}
+                outbox.back_to_campaign(db, waiting)
             rows = [r for r in rows if r.id not in held and r.id not in waiting]
             tally = _Tally(suppressed=len(held))
             answered: _Answered | None = None
@@ -136,12 +137,11 @@ class SmsSender:
             if answered is not None:
                 self._record(db, answered, tally)
             if self._held(batch, tally):  # the account is held: the rest would fail
-                tally.paused.extend(r.id for r in batch)  # left queued, for after a resume
+                outbox.back_to_campaign(db, [r.id for r in batch])  # for after a resume
+                tally.paused.extend(r.id for r in batch)
                 return None
-            claimed = outbox.claim(db, [r.id for r in batch])
-        # Another worker may have claimed some since they were read.
-        batch = [r if r.attempts == claimed[r.id] else replace(r, attempts=claimed[r.id])
-                 for r in batch if r.id in claimed]
+            claimed = outbox.claim(db, batch)
+        batch = [r for r in batch if r.id in claimed]  # another job may have taken some
         if not batch:
             return None
         answers = self.backend.send(first.sender, first.body, [r.msisdn for r in batch])
