@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy import Engine
@@ -39,8 +39,12 @@ def send_floor(engine: Engine, backend: SmsBackend, sender: str, body: str,
     calling, recording = engine.raw_connection(), engine.raw_connection()
     pool = ThreadPoolExecutor(max_workers=1)
     pending: Future[None] | None = None
+
+    def record(rows: list[dict]) -> None:
+        recording.cursor().execute(RECORD, (json.dumps(rows),))
+        recording.commit()
+
     try:
-        record = _recorder(recording)
         cursor = calling.cursor()
         started = time.perf_counter()
         for start in range(0, len(ids), batch):
@@ -63,12 +67,3 @@ def send_floor(engine: Engine, backend: SmsBackend, sender: str, body: str,
         pool.shutdown()
         calling.close()
         recording.close()
-
-
-def _recorder(connection) -> Callable[[list[dict]], None]:
-    cursor = connection.cursor()
-
-    def record(rows: list[dict]) -> None:
-        cursor.execute(RECORD, (json.dumps(rows),))
-        connection.commit()
-    return record
