@@ -41,9 +41,8 @@ def test_rows_an_older_worker_left_sending_go_back_to_the_queue(stack, tmp_path,
     are queued again with the claim's attempt undone and due at once (the relay hands them on,
     as it did), or failed with their cancelled campaign; other rows keep their status."""
     engine = make_engine(_fresh_database(stack, tmp_path, request))
-    config = lambda connection: migrate.alembic_config(connection=connection)  # noqa: E731
     with engine.begin() as connection:
-        command.upgrade(config(connection), "0011_campaign_chain")
+        command.upgrade(migrate.alembic_config(connection=connection), "0011_campaign_chain")
         connection.execute(text(
             "INSERT INTO organizations (id, code, name, country, currency, timezone, languages) "
             "VALUES (1, 'x', 'X', 'KE', 'KES', 'Africa/Nairobi', '[\"en\"]')"))
@@ -62,7 +61,7 @@ def test_rows_an_older_worker_left_sending_go_back_to_the_queue(stack, tmp_path,
                 "'campaign', :status, :attempts, :campaign, CURRENT_TIMESTAMP)"),
                 {"status": status, "attempts": attempts, "campaign": campaign})
     with engine.begin() as connection:
-        command.upgrade(config(connection), "head")
+        command.upgrade(migrate.alembic_config(connection=connection), "head")
         rows = connection.execute(text(
             "SELECT status, attempts, next_attempt_at IS NOT NULL FROM outbox_messages "
             "ORDER BY id")).all()
@@ -71,5 +70,5 @@ def test_rows_an_older_worker_left_sending_go_back_to_the_queue(stack, tmp_path,
         assert "state" not in {c["name"] for c in inspect(connection).get_columns(
             "campaign_recipients")}
     with engine.begin() as connection:
-        command.downgrade(config(connection), "0011_campaign_chain")
+        command.downgrade(migrate.alembic_config(connection=connection), "0011_campaign_chain")
     engine.dispose()
